@@ -1,0 +1,233 @@
+"""Start the emulator from a :class:`MachineConfig`: the QEMU start-up sequence.
+
+Order (as QEMU's vl.c): log and accelerator selection, chardevs, machine
+object, monitors, qtest server, then machine init (or wait for
+``x-exit-preconfig``), ``-device`` creation, reset, and the run state.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import sys
+
+from . import help as helptext
+from .config import MachineConfig
+from .hw.core.machine import Container, find_machine
+from .qom import QOMError
+from .system.chardev import ChardevError, create_chardev, parse_legacy
+from .system.clock import VirtualClock
+from .system.log import LOG
+from .system.mainloop import MainLoop
+from .system.runstate import VM
+
+PROG = "qemu-py"
+ACCELERATORS = ("qtest", "tcg", "kvm")
+
+
+class StartupError(Exception):
+    pass
+
+
+def _err(msg: str) -> int:
+    print(f"{PROG}: {msg}", file=sys.stderr)
+    return 1
+
+
+def _load_boards():
+    """Import every machine and device module so their types register."""
+    from .hw import catalog  # noqa: F401
+
+
+def choose_accel(cfg: MachineConfig) -> str:
+    wanted = cfg.accels or [("tcg", {})]
+    for name, _props in wanted:
+        if name not in ACCELERATORS:
+            raise StartupError(f"-accel {name}: invalid accelerator {name}")
+        if name == "kvm":
+            if cfg.qtest is None:
+                print(f"{PROG}: -accel kvm: failed to initialize kvm: the KVM accelerator is "
+                      "not part of this qemu-py version", file=sys.stderr)
+            continue
+        return name
+    raise StartupError("no accelerator found")
+
+
+class Emulator:
+    """Everything one run owns; built by :func:`build`, driven by :meth:`run`."""
+
+    def __init__(self, cfg: MachineConfig):
+        self.cfg = cfg
+        self.chardevs: dict[str, object] = {}
+        self.monitors: list = []
+        self.qtest = None
+
+    def build(self):
+        cfg = self.cfg
+        _load_boards()
+        LOG.configure(cfg.log_items, cfg.log_file)
+        accel = choose_accel(cfg)
+        self.clock = VirtualClock("manual" if accel == "qtest" else "host")
+        self.loop = MainLoop(self.clock)
+        self.clock.on_change = self.loop.wake
+        vm = self.vm = VM(self.clock, self.loop, no_reboot=cfg.no_reboot,
+                          no_shutdown=cfg.no_shutdown)
+        vm.config, vm.accel = cfg, accel
+        vm.qom_root = root = Container()
+        self.chardev_container = Container()
+        root.add_child("chardevs", self.chardev_container)
+        root.add_child("objects", Container())
+
+        for opts in cfg.chardevs:
+            cid = opts["id"]
+            if cid in self.chardevs:
+                raise StartupError(f"-chardev {opts['backend']},id={cid}: attempt to add "
+                                   f"duplicate property '{cid}' to object (type 'container')")
+            try:
+                self._add_chardev(cid, opts)
+            except ChardevError as e:
+                raise StartupError(f"-chardev {opts['backend']},id={cid}: {e}") from None
+
+        mcls = find_machine(cfg.target, cfg.machine)
+        if mcls is None:
+            if cfg.machine is None:
+                raise StartupError("No machine specified, and there is no default\n"
+                                   "Use -machine help to list supported machines")
+            raise StartupError("unsupported machine type\n"
+                               "Use -machine help to list supported machines")
+        machine = mcls(vm, cfg)
+        try:
+            machine.check_props()
+        except QOMError as e:
+            raise StartupError(f"-machine {cfg.machine}: {e}") from None
+        root.add_child("machine", machine)
+        vm.machine = machine
+
+        for n, (spec, mode, pretty) in enumerate(cfg.monitors):
+            chr_ = self._chardev_for(spec, f"compat_monitor{n}", "-mon" if spec.startswith("chardev:") else "-qmp")
+            from .monitor import create_monitor
+            self.monitors.append(create_monitor(vm, chr_, mode, pretty))
+
+        if cfg.qtest is not None:
+            from .qtest.log import QTestLog
+            from .qtest.server import QTestServer
+            try:
+                chr_ = self._chardev_for(cfg.qtest, "qtest", None)
+            except StartupError:
+                raise StartupError(f'Failed to initialize device for qtest: "{cfg.qtest}"') from None
+            try:
+                log = QTestLog(cfg.qtest_log)
+            except OSError as e:
+                raise StartupError(f"-qtest-log {cfg.qtest_log}: {e.strerror}") from None
+            self.qtest = QTestServer(vm, chr_, log, clock_commands=(accel == "qtest"))
+            vm.qtest = self.qtest
+
+        machine.serial_chardevs = self._serial_backends()
+        vm.finish_init = self.finish_init
+        if cfg.preconfig:
+            vm.preconfig = True
+        else:
+            self.finish_init()
+
+    # -- chardevs ------------------------------------------------------------------------
+    def _add_chardev(self, cid: str, opts: dict):
+        chr_ = create_chardev(self.loop, cid, opts)
+        self.chardevs[cid] = chr_
+        self.chardev_container.add_child(cid, chr_)
+        return chr_
+
+    def _chardev_for(self, spec: str, auto_id: str, option: str | None):
+        if spec.startswith("chardev:"):
+            cid = spec[len("chardev:"):]
+            chr_ = self.chardevs.get(cid)
+            if chr_ is None:
+                raise StartupError(f"chardev \"{cid}\" not found" if option is None else
+                                   f"{option} {spec}: chardev \"{cid}\" not found")
+            return chr_
+        try:
+            opts = parse_legacy(spec)
+            cid = auto_id
+            n = 0
+            while cid in self.chardevs:
+                n += 1
+                cid = f"{auto_id}{n}"
+            return self._add_chardev(cid, opts)
+        except ChardevError as e:
+            raise StartupError(f"{option} {spec}: {e}" if option else str(e)) from None
+
+    def _serial_backends(self):
+        cfg = self.cfg
+        specs = list(cfg.serials)
+        if not specs and not cfg.nodefaults:
+            specs = ["stdio"] if cfg.nographic else ["null"]
+        out = []
+        for i, spec in enumerate(specs):
+            if spec == "none":
+                out.append(None)
+                continue
+            out.append(self._chardev_for(spec, f"serial{i}", "-serial"))
+        return out
+
+    # -- machine init ----------------------------------------------------------------------
+    def finish_init(self):
+        from .hw.core.devices import create_device
+        vm, cfg = self.vm, self.cfg
+        machine = vm.machine
+        try:
+            machine.init()
+            for opts in cfg.devices:
+                create_device(machine, dict(opts), self.chardevs)
+        except QOMError as e:
+            raise StartupError(str(e)) from None
+        vm.machine_ready = True
+        machine.reset_tree()
+        if not cfg.start_paused:
+            vm.start()
+
+    # -- running -------------------------------------------------------------------------------
+    def run(self) -> int:
+        vm = self.vm
+        self.loop.install_signal_handlers(
+            lambda signum: vm.request_shutdown("host-signal"))
+        try:
+            self.loop.run()
+        finally:
+            for chr_ in self.chardevs.values():
+                try:
+                    chr_.close()
+                except OSError:
+                    pass
+        return vm.exit_code
+
+
+def _exit_with_parent():
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() == 1:
+            os._exit(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def run(cfg: MachineConfig, argv: list[str]) -> int:
+    if cfg.version:
+        print(helptext.version_text(), end="")
+        return 0
+    if cfg.help is not None:
+        _load_boards()
+        text = helptext.render(cfg)
+        if text.startswith("ERROR:"):
+            return _err(text[len("ERROR:"):])
+        print(text, end="")
+        return 0
+    if cfg.exit_with_parent:
+        _exit_with_parent()
+    emu = Emulator(cfg)
+    try:
+        emu.build()
+    except StartupError as e:
+        return _err(str(e))
+    return emu.run()

@@ -1,0 +1,94 @@
+"""Building backends from ``-chardev`` options and legacy short forms."""
+
+from __future__ import annotations
+
+from qemu_py.system.opts import OptsError, parse_bool, parse_opts
+
+from .base import ChardevError
+from .simple import FileChardev, NullChardev, PipeChardev, StdioChardev
+from .socket import SocketChardev
+
+BACKENDS = ("socket", "stdio", "null", "file", "pipe")
+
+_ALLOWED = {
+    "socket": {"id", "path", "host", "port", "fd", "server", "wait", "nodelay", "telnet",
+               "abstract", "tight", "reconnect", "mux", "logfile", "logappend", "to", "ipv4",
+               "ipv6"},
+    "stdio": {"id", "signal", "mux", "logfile", "logappend"},
+    "null": {"id", "mux", "logfile", "logappend"},
+    "file": {"id", "path", "append", "mux", "logfile", "logappend"},
+    "pipe": {"id", "path", "mux", "logfile", "logappend"},
+}
+
+
+def parse_chardev_opts(text: str) -> dict[str, str]:
+    """``-chardev BACKEND,id=ID,...`` -> options (with key ``backend``)."""
+    opts = parse_opts(text, implied_key="backend", bool_keys=("server", "wait", "nodelay", "telnet"))
+    backend = opts.get("backend")
+    if backend not in BACKENDS:
+        raise ChardevError(f"'{backend}' is not a valid char driver name")
+    if "id" not in opts:
+        raise ChardevError("Parameter 'id' is missing")
+    for key in opts:
+        if key != "backend" and key not in _ALLOWED[backend]:
+            raise ChardevError(f"Invalid parameter '{key}'")
+    return opts
+
+
+def parse_legacy(text: str) -> dict[str, str]:
+    """Short forms: stdio, null, unix:PATH[,opts], tcp:HOST:PORT[,opts], file:P, pipe:P."""
+    if text in ("stdio", "null", "none"):
+        return {"backend": "null" if text == "none" else text}
+    for prefix in ("unix:", "tcp:", "file:", "pipe:"):
+        if text.startswith(prefix):
+            rest = text[len(prefix):]
+            try:
+                if prefix == "unix:":
+                    if rest.startswith("path="):
+                        opts = parse_opts(rest, bool_keys=("server", "wait"))
+                    else:
+                        opts = parse_opts(rest, implied_key="path", bool_keys=("server", "wait"))
+                    return {"backend": "socket", **opts}
+                if prefix == "tcp:":
+                    head, _, tail = rest.partition(",")
+                    host, _, port = head.rpartition(":")
+                    opts = parse_opts(tail, bool_keys=("server", "wait", "nodelay")) if tail else {}
+                    return {"backend": "socket", "host": host, "port": port, **opts}
+            except OptsError as e:
+                raise ChardevError(str(e)) from None
+            return {"backend": prefix[:-1], "path": rest}
+    raise ChardevError(f"'{text}' is not a valid char driver name")
+
+
+def create_chardev(loop, id: str, opts: dict[str, str]):
+    backend = opts.get("backend")
+    try:
+        if backend == "null":
+            return NullChardev(loop, id)
+        if backend == "stdio":
+            return StdioChardev(loop, id)
+        if backend == "file":
+            if "path" not in opts:
+                raise ChardevError("chardev: file: no filename given")
+            return FileChardev(loop, id, opts["path"], parse_bool("append", opts.get("append", "off")))
+        if backend == "pipe":
+            if "path" not in opts:
+                raise ChardevError("chardev: pipe: no device path given")
+            return PipeChardev(loop, id, opts["path"])
+        if backend == "socket":
+            server = parse_bool("server", opts.get("server", "off"))
+            wait = parse_bool("wait", opts.get("wait", "on"))
+            fd = opts.get("fd")
+            if fd is not None:
+                if not fd.isdigit():
+                    raise ChardevError(f"Parameter 'fd' expects a file descriptor number, got '{fd}'")
+                return SocketChardev(loop, id, fd=int(fd), server=server, wait=False)
+            if "path" in opts:
+                return SocketChardev(loop, id, path=opts["path"], server=server, wait=wait)
+            if "port" in opts or "host" in opts:
+                return SocketChardev(loop, id, host=opts.get("host") or "localhost",
+                                     port=opts.get("port"), server=server, wait=wait)
+            raise ChardevError("chardev: socket: no host given")
+    except OptsError as e:
+        raise ChardevError(str(e)) from None
+    raise ChardevError(f"'{backend}' is not a valid char driver name")

@@ -1,0 +1,79 @@
+"""``-d ITEMS`` / ``-D FILE`` logging, QEMU's ``qemu_log_mask``.
+
+The log is process-wide like QEMU's: device models call
+``log_mask("guest_errors", text)`` or ``log_mask("unimp", text)`` and the
+line is written only when that item was selected with ``-d``.
+"""
+
+from __future__ import annotations
+
+import sys
+
+LOG_ITEMS = {
+    "out_asm": "show generated host assembly code for each compiled TB",
+    "in_asm": "show target assembly code for each compiled TB",
+    "op": "show micro ops for each compiled TB",
+    "op_opt": "show micro ops after optimization",
+    "int": "show interrupts/exceptions in short format",
+    "exec": "show trace before each executed TB (lots of logs)",
+    "cpu": "show CPU registers before entering a TB (lots of logs)",
+    "mmu": "log MMU-related activities",
+    "pcall": "x86 only: show protected mode far calls/returns/exceptions",
+    "cpu_reset": "show CPU state before CPU resets",
+    "unimp": "log unimplemented functionality",
+    "guest_errors": "log when the guest OS does something invalid (eg accessing a\nnon-existent register)",
+    "nochain": "do not chain compiled TBs so that \"exec\" and \"cpu\" show\ncomplete traces",
+    "strace": "log every user-mode syscall, its input, and its result",
+    "tid": "open a separate log file per thread; filename must contain '%d'",
+}
+
+
+class Log:
+    def __init__(self):
+        self.items: set[str] = set()
+        self.fp = sys.stderr
+        self.path: str | None = None
+
+    def configure(self, items, path: str | None):
+        self.items = {i for i in items if not i.startswith("trace:")}
+        if path is not None:
+            self.path = path
+            self.fp = open(path, "w", buffering=1)
+
+    def enabled(self, item: str) -> bool:
+        return item in self.items
+
+    def write(self, text: str):
+        if not text.endswith("\n"):
+            text += "\n"
+        try:
+            self.fp.write(text)
+        except (OSError, ValueError):
+            pass
+
+
+LOG = Log()
+
+
+def log_mask(item: str, text: str):
+    if item in LOG.items:
+        LOG.write(text)
+
+
+def guest_error(text: str):
+    log_mask("guest_errors", text)
+
+
+def unimp(text: str):
+    log_mask("unimp", text)
+
+
+def help_text() -> str:
+    lines = ["Log items (comma separated):"]
+    for name, desc in LOG_ITEMS.items():
+        desc = desc.replace("\n", "\n" + " " * 11)
+        lines.append(f"{name:<10} {desc}")
+    lines.append("trace:PATTERN   enable trace events")
+    lines.append("")
+    lines.append("Use \"-d trace:help\" to get a list of trace events.")
+    return "\n".join(lines) + "\n"
