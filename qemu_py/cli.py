@@ -6,12 +6,14 @@ form ``qemu-py: -OPTION: MESSAGE`` and exit 1, never a traceback.
 
 from __future__ import annotations
 
+import os
 import sys
 
 from .config import MachineConfig
 from .system.opts import OptsError, parse_opts
 
 PROG = "qemu-py"
+TARGETS = ("x86_64", "aarch64", "ppc64")
 
 
 class UsageError(Exception):
@@ -240,7 +242,11 @@ def main(argv: list[str] | None = None, target: str | None = None) -> int:
     from .launch import run
     argv = sys.argv[1:] if argv is None else argv
     if target is None:
-        target = "x86_64"
+        target = os.environ.get("QEMU_PY_TARGET", "x86_64")
+        if target not in TARGETS:
+            print(f"{PROG}: QEMU_PY_TARGET={target}: unknown target (known: {', '.join(TARGETS)})",
+                  file=sys.stderr)
+            return 1
     try:
         cfg = parse_args(argv, target)
     except UsageError as e:

@@ -105,7 +105,7 @@ class QTestServer:
             if handler is None or (words[0] in ("clock_step", "clock_set") and not self.clock_commands):
                 handler = self.extensions.get(words[0])
             if handler is None:
-                self.send(f"FAIL Unknown command '{_printable(words[0])}'\n")
+                self.send(f"FAIL Unknown command '{words[0]}'\n")
                 return
             reply = handler(self, words)
         except QTestFail as e:

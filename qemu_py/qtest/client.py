@@ -1,0 +1,353 @@
+"""``QTest``: a Python client of the qtest protocol, mirroring libqtest.
+
+It launches an emulator the way QEMU's C libqtest does (the client listens on
+two unix sockets, the emulator connects to both, ``-accel qtest`` last),
+handshakes (``endianness``, QMP greeting, ``qmp_capabilities``) and offers
+libqtest's calls as methods. Or it attaches to a running emulator's qtest
+socket. Every run keeps its logs (qtest log, QMP transcript, emulator
+output) in ``log_dir``; ``describe_logs()`` names them.
+
+Works against qemu-py (the default) and against a real QEMU binary
+(``binary=`` or ``QTEST_QEMU_BINARY``).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+from .qmp_client import QMPConnection, QMPError
+
+
+class QTestError(Exception):
+    """A qtest command was answered with FAIL or ERR (or not at all)."""
+
+    def __init__(self, command: str, reply: str | None, message: str | None = None):
+        self.command = command
+        self.reply = reply
+        super().__init__(message or f"qtest command {command!r} failed: {reply!r}")
+
+
+class QTestTimeout(QTestError):
+    pass
+
+
+def default_binary(target: str = "x86_64") -> list[str]:
+    env = os.environ.get("QTEST_QEMU_BINARY")
+    if env:
+        return shlex.split(env)
+    return [sys.executable, "-m", "qemu_py"]
+
+
+class QTest:
+    def __init__(self, args: list[str] | str = (), *, binary: list[str] | str | None = None,
+                 target: str = "x86_64", timeout: float = 30.0, log_dir: str | None = None,
+                 qmp: bool = True, accel: str = "qtest", env: dict | None = None,
+                 start_timeout: float = 60.0):
+        self.args = shlex.split(args) if isinstance(args, str) else list(args)
+        if binary is None:
+            self.binary = default_binary(target)
+        else:
+            self.binary = shlex.split(binary) if isinstance(binary, str) else list(binary)
+        self.target = target
+        self.timeout = timeout
+        self.start_timeout = start_timeout
+        self.want_qmp = qmp
+        self.accel = accel
+        self.env = env
+        self.log_dir = log_dir or tempfile.mkdtemp(prefix="qemu-py-qtest-")
+        os.makedirs(self.log_dir, exist_ok=True)
+        self.qtest_log_path = os.path.join(self.log_dir, "qtest.log")
+        self.qmp_log_path = os.path.join(self.log_dir, "qmp.log")
+        self.console_log_path = os.path.join(self.log_dir, "emulator.log")
+        self.proc: subprocess.Popen | None = None
+        self.sock: socket.socket | None = None
+        self.qmp_conn: QMPConnection | None = None
+        self._buf = b""
+        self.irq_level = [0] * 256
+        self.irq_raised = [0] * 256
+        self.irq_lowered = [0] * 256
+        self.big_endian = False
+        self.command_line: list[str] = []
+        self._launched = False
+
+    # -- life cycle --------------------------------------------------------------------
+    def launch(self) -> "QTest":
+        sockdir = tempfile.mkdtemp(prefix="qtest-")
+        qtest_path = os.path.join(sockdir, "qtest.sock")
+        qmp_path = os.path.join(sockdir, "qmp.sock")
+        listeners = []
+        try:
+            qt_l = self._listen(qtest_path)
+            listeners.append(qt_l)
+            args = list(self.binary) + ["-qtest", f"unix:{qtest_path}",
+                                        "-qtest-log", self.qtest_log_path]
+            if self.want_qmp:
+                qmp_l = self._listen(qmp_path)
+                listeners.append(qmp_l)
+                args += ["-chardev", f"socket,path={qmp_path},id=char0",
+                         "-mon", "chardev=char0,mode=control"]
+            args += ["-display", "none"] + self.args
+            if self.accel:
+                args += ["-accel", self.accel]
+            self.command_line = args
+            env = dict(os.environ if self.env is None else self.env)
+            env.setdefault("QEMU_PY_TARGET", self.target)
+            self._console = open(self.console_log_path, "wb")
+            self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self._console,
+                                         stderr=subprocess.STDOUT, env=env)
+            self.sock = self._accept(qt_l, "qtest")
+            if self.want_qmp:
+                qmp_sock = self._accept(qmp_l, "QMP")
+                self.qmp_conn = QMPConnection(qmp_sock, self.timeout,
+                                              open(self.qmp_log_path, "w"))
+            self._launched = True
+            reply = self.cmd("endianness")
+            self.big_endian = reply == "OK big"
+            if self.qmp_conn is not None:
+                self.qmp_conn.handshake()
+        except BaseException:
+            self.close()
+            raise
+        finally:
+            for lst in listeners:
+                lst.close()
+            for p in (qtest_path, qmp_path):
+                if os.path.exists(p):
+                    os.unlink(p)
+            os.rmdir(sockdir)
+        return self
+
+    @classmethod
+    def attach(cls, path: str, timeout: float = 30.0) -> "QTest":
+        """Connect to a running emulator's ``-qtest unix:PATH,server=on`` socket."""
+        qt = cls(timeout=timeout, qmp=False)
+        qt.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        qt.sock.connect(path)
+        qt._launched = True
+        qt.big_endian = qt.cmd("endianness") == "OK big"
+        return qt
+
+    def _listen(self, path: str) -> socket.socket:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.bind(path)
+        s.listen(1)
+        return s
+
+    def _accept(self, listener: socket.socket, what: str) -> socket.socket:
+        deadline = time.monotonic() + self.start_timeout
+        listener.settimeout(0.1)
+        while True:
+            try:
+                conn, _ = listener.accept()
+                return conn
+            except socket.timeout:
+                pass
+            if self.proc is not None and self.proc.poll() is not None:
+                raise QTestError("<launch>", None,
+                                 f"emulator exited with status {self.proc.returncode} before "
+                                 f"connecting the {what} socket; output: {self.console_log_path}\n"
+                                 + self.console_output()[-2000:])
+            if time.monotonic() > deadline:
+                raise QTestTimeout("<launch>", None, f"emulator did not connect the {what} socket "
+                                   f"within {self.start_timeout} s; output: {self.console_log_path}")
+
+    def console_output(self) -> str:
+        try:
+            with open(self.console_log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def describe_logs(self) -> str:
+        return (f"qtest log: {self.qtest_log_path}\nQMP log: {self.qmp_log_path}\n"
+                f"emulator output: {self.console_log_path}")
+
+    def quit(self, expected_status: int = 0, sig=signal.SIGTERM) -> int:
+        """Stop the emulator like libqtest's qtest_quit (SIGTERM, then wait)."""
+        status = None
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                status = self.proc.wait(self.timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                status = self.proc.wait()
+        elif self.proc is not None:
+            status = self.proc.returncode
+        self.close()
+        if status is not None and status != expected_status:
+            raise QTestError("<quit>", None, f"emulator exited with status {status}, expected "
+                             f"{expected_status}; {self.describe_logs()}")
+        return status
+
+    def wait_exit(self, timeout: float | None = None) -> int:
+        """Wait for the emulator to end by itself; returns its exit status."""
+        status = self.proc.wait(self.timeout if timeout is None else timeout)
+        self.close()
+        return status
+
+    def close(self):
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+        if self.qmp_conn is not None:
+            self.qmp_conn.sock.close()
+            if self.qmp_conn.transcript:
+                self.qmp_conn.transcript.close()
+            self.qmp_conn = None
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if getattr(self, "_console", None) is not None:
+            self._console.close()
+            self._console = None
+
+    def __enter__(self):
+        if not self._launched:
+            self.launch()
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                self.quit()
+            except QTestError:
+                if exc[0] is None:
+                    raise
+        self.close()
+
+    # -- protocol ----------------------------------------------------------------------
+    def _readline(self, command: str) -> str:
+        deadline = time.monotonic() + self.timeout
+        while b"\n" not in self._buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise QTestTimeout(command, None, f"no reply to {command!r} within "
+                                   f"{self.timeout} s")
+            self.sock.settimeout(left)
+            try:
+                chunk = self.sock.recv(65536)
+            except socket.timeout:
+                continue
+            if not chunk:
+                raise QTestError(command, None, f"connection closed while waiting for the reply "
+                                 f"to {command!r}" + (f"; {self.describe_logs()}" if self.proc else ""))
+            self._buf += chunk
+        line, _, self._buf = self._buf.partition(b"\n")
+        return line.decode("latin-1")
+
+    def _irq_line(self, line: str):
+        words = line.split(" ")
+        n = int(words[2])
+        if words[1] == "raise":
+            self.irq_level[n] = 1
+            self.irq_raised[n] += 1
+        else:
+            self.irq_level[n] = 0
+            self.irq_lowered[n] += 1
+
+    def cmd(self, line: str, check: bool = True) -> str:
+        """Send one request and return its reply line (IRQ lines are consumed)."""
+        self.sock.sendall(line.encode("latin-1") + b"\n")
+        while True:
+            reply = self._readline(line)
+            if reply.startswith("IRQ"):
+                self._irq_line(reply)
+                continue
+            if check and not reply.startswith("OK"):
+                raise QTestError(line, reply)
+            return reply
+
+    def pipeline(self, lines: list[str]) -> list[str]:
+        """Send several requests in one write; returns their replies in order."""
+        self.sock.sendall("".join(x + "\n" for x in lines).encode("latin-1"))
+        out = []
+        for line in lines:
+            while True:
+                reply = self._readline(line)
+                if reply.startswith("IRQ"):
+                    self._irq_line(reply)
+                    continue
+                out.append(reply)
+                break
+        return out
+
+    def _value(self, reply: str) -> int:
+        return int(reply.split(" ")[1], 0)
+
+    # libqtest-style accessors
+    def outb(self, addr, val): self.cmd(f"outb 0x{addr:x} 0x{val:x}")
+    def outw(self, addr, val): self.cmd(f"outw 0x{addr:x} 0x{val:x}")
+    def outl(self, addr, val): self.cmd(f"outl 0x{addr:x} 0x{val:x}")
+    def inb(self, addr): return self._value(self.cmd(f"inb 0x{addr:x}"))
+    def inw(self, addr): return self._value(self.cmd(f"inw 0x{addr:x}"))
+    def inl(self, addr): return self._value(self.cmd(f"inl 0x{addr:x}"))
+    def writeb(self, addr, val): self.cmd(f"writeb 0x{addr:x} 0x{val:x}")
+    def writew(self, addr, val): self.cmd(f"writew 0x{addr:x} 0x{val:x}")
+    def writel(self, addr, val): self.cmd(f"writel 0x{addr:x} 0x{val:x}")
+    def writeq(self, addr, val): self.cmd(f"writeq 0x{addr:x} 0x{val:x}")
+    def readb(self, addr): return self._value(self.cmd(f"readb 0x{addr:x}"))
+    def readw(self, addr): return self._value(self.cmd(f"readw 0x{addr:x}"))
+    def readl(self, addr): return self._value(self.cmd(f"readl 0x{addr:x}"))
+    def readq(self, addr): return self._value(self.cmd(f"readq 0x{addr:x}"))
+
+    def memread(self, addr: int, size: int) -> bytes:
+        if size == 0:
+            return b""
+        reply = self.cmd(f"read 0x{addr:x} 0x{size:x}")
+        return bytes.fromhex(reply.split(" ")[1][2:])
+
+    def memwrite(self, addr: int, data: bytes):
+        if data:
+            self.cmd(f"write 0x{addr:x} 0x{len(data):x} 0x{data.hex()}")
+
+    def bufread(self, addr: int, size: int) -> bytes:
+        reply = self.cmd(f"b64read 0x{addr:x} 0x{size:x}")
+        return base64.b64decode(reply[3:])
+
+    def bufwrite(self, addr: int, data: bytes):
+        self.cmd(f"b64write 0x{addr:x} 0x{len(data):x} {base64.b64encode(data).decode()}")
+
+    def memset(self, addr: int, size: int, pattern: int):
+        self.cmd(f"memset 0x{addr:x} 0x{size:x} 0x{pattern & 0xff:02x}")
+
+    def clock_step(self, ns: int | None = None) -> int:
+        reply = self.cmd("clock_step" if ns is None else f"clock_step {ns}")
+        return int(reply.split(" ")[1])
+
+    def clock_set(self, ns: int) -> int:
+        return int(self.cmd(f"clock_set {ns}").split(" ")[1])
+
+    def irq_intercept_in(self, path: str): self.cmd(f"irq_intercept_in {path}")
+    def irq_intercept_out(self, path: str): self.cmd(f"irq_intercept_out {path}")
+
+    def set_irq_in(self, path: str, name: str | None, num: int, level: int):
+        self.cmd(f"set_irq_in {path} {name or 'unnamed-gpio-in'} {num} {level}")
+
+    def get_irq(self, n: int) -> bool:
+        """Level of intercepted line N, after draining pending IRQ lines."""
+        self.cmd("endianness")
+        return bool(self.irq_level[n])
+
+    # -- QMP ---------------------------------------------------------------------------
+    def qmp(self, command: str, **args):
+        if self.qmp_conn is None:
+            raise QTestError(command, None, "this QTest has no QMP connection")
+        return self.qmp_conn.command(command, **args)
+
+    def hmp(self, command_line: str) -> str:
+        return self.qmp("human-monitor-command", **{"command-line": command_line})
+
+    def qmp_event(self, name: str | None = None, timeout: float | None = 0.0):
+        return self.qmp_conn.pull_event(name, timeout)
+
+
+__all__ = ["QTest", "QTestError", "QTestTimeout", "QMPError"]
