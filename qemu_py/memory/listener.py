@@ -1,0 +1,149 @@
+"""MemoryListener notifications (spec §1.5).
+
+A listener is any object with optional ``begin()``, ``commit()``,
+``region_add(section)``, ``region_del(section)``, ``region_nop(section)``
+and a ``priority`` attribute (default 0).  On a topology commit: ``begin``
+for every listener involved (ascending priority), then per AddressSpace a
+deletion pass (``region_del``, listeners in reverse order) and an addition
+pass (``region_nop`` for unchanged ranges, ``region_add`` for new ones,
+forward order), then ``commit``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+from . import flatview
+
+_listener_seq = itertools.count()
+
+
+@dataclass(frozen=True)
+class MemoryRegionSection:
+    """A contiguous piece of one region as seen in one AddressSpace."""
+
+    mr: Any
+    offset_within_region: int
+    size: int
+    offset_within_address_space: int
+    readonly: bool
+    nonvolatile: bool
+    address_space: Any = None
+
+    @property
+    def end(self) -> int:
+        """First address after the section, in the address space."""
+        return self.offset_within_address_space + self.size
+
+
+def section_of(fr: flatview.FlatRange, space) -> MemoryRegionSection:
+    return MemoryRegionSection(fr.mr, fr.offset_in_region, fr.size, fr.start,
+                               fr.readonly, fr.nonvolatile, space)
+
+
+class ListenerEntry:
+    """A registered listener with its ordering key (priority, registration)."""
+
+    __slots__ = ("listener", "key")
+
+    def __init__(self, listener) -> None:
+        self.listener = listener
+        self.key = (getattr(listener, "priority", 0), next(_listener_seq))
+
+
+def _call(entries, method: str, *args) -> None:
+    for entry in entries:
+        fn = getattr(entry.listener, method, None)
+        if fn is not None:
+            fn(*args)
+
+
+def _notify(space, entries, method: str, fr) -> None:
+    section = None
+    for entry in entries:
+        fn = getattr(entry.listener, method, None)
+        if fn is not None:
+            if section is None:
+                section = section_of(fr, space)
+            fn(section)
+
+
+def _topology_pass(space, old: list, new: list, adding: bool) -> None:
+    """address_space_update_topology_pass: a sorted merge of old vs new."""
+    forward = space._listeners
+    backward = forward[::-1]
+    i = j = 0
+    while i < len(old) or j < len(new):
+        fo = old[i] if i < len(old) else None
+        fn = new[j] if j < len(new) else None
+        if fo is not None and (fn is None or fo.start < fn.start
+                               or (fo.start == fn.start and fo != fn)):
+            if not adding:
+                _notify(space, backward, "region_del", fo)
+            i += 1
+        elif fo is not None and fo == fn:
+            if adding:
+                _notify(space, forward, "region_nop", fn)
+            i += 1
+            j += 1
+        else:
+            if adding:
+                _notify(space, forward, "region_add", fn)
+            j += 1
+
+
+def update_topology(spaces) -> None:
+    """Bring ``spaces`` (in creation order) up to date after a commit."""
+    listening = [s for s in spaces if s._listeners]
+    for space in spaces:
+        if not space._listeners:
+            space._invalidate()
+    if not listening:
+        return
+    entries = sorted({id(e.listener): e for s in listening for e in s._listeners}.values(),
+                     key=lambda e: e.key)
+    _call(entries, "begin")
+    for k, space in enumerate(listening):
+        old = space._materialize()
+        new = flatview.render(space._root_for_render())
+        try:
+            _topology_pass(space, old.ranges, new.ranges, False)
+            _topology_pass(space, old.ranges, new.ranges, True)
+        except BaseException:
+            space._install(new)
+            for later in listening[k + 1:]:
+                later._install(flatview.render(later._root_for_render()))
+            raise
+        space._install(new)
+    _call(entries, "commit")
+
+
+def replay_add(space, entry: ListenerEntry) -> None:
+    """memory_listener_register's replay: begin, region_add for all, commit."""
+    view = space._materialize()
+    _call((entry,), "begin")
+    for fr in view.ranges:
+        _notify(space, (entry,), "region_add", fr)
+    _call((entry,), "commit")
+
+
+def replay_del(space, entry: ListenerEntry) -> None:
+    """memory_listener_unregister's replay: begin, region_del for all, commit."""
+    view = space._materialize()
+    _call((entry,), "begin")
+    for fr in view.ranges:
+        _notify(space, (entry,), "region_del", fr)
+    _call((entry,), "commit")
+
+
+def detach(space) -> None:
+    """address_space_destroy: every range is deleted for the listeners."""
+    entries = space._listeners
+    if not entries:
+        return
+    old = space._materialize()
+    _call(entries, "begin")
+    _topology_pass(space, old.ranges, [], False)
+    _call(entries, "commit")
