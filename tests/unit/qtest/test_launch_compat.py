@@ -25,6 +25,17 @@ import tempfile
 BINARY = shlex.join([sys.executable, "-m", "qemu_py"])
 
 
+def _accept(listener: socket.socket, proc: subprocess.Popen) -> socket.socket:
+    listener.settimeout(0.2)
+    for _ in range(300):
+        try:
+            conn, _ = listener.accept()
+            return conn
+        except socket.timeout:
+            assert proc.poll() is None, f"emulator exited with status {proc.returncode}"
+    raise AssertionError("emulator did not connect within 60 s")
+
+
 def _readline(sock: socket.socket, buf: bytearray) -> bytes:
     sock.settimeout(30)
     while b"\n" not in buf:
@@ -46,7 +57,6 @@ def test_libqtest_launch_line_and_handshake():
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.bind(path)
         s.listen(1)
-        s.settimeout(60)
         listeners.append(s)
     args = (f"-qtest unix:{qt_path} -qtest-log /dev/null "
             f"-chardev socket,path={qmp_path},id=char0 -mon chardev=char0,mode=control "
@@ -54,8 +64,8 @@ def test_libqtest_launch_line_and_handshake():
     proc = subprocess.Popen(["/bin/sh", "-c", f"exec {BINARY} {args}"],
                             env={**os.environ, "QEMU_AUDIO_DRV": "none"})
     try:
-        qt, _ = listeners[0].accept()
-        qmp, _ = listeners[1].accept()
+        qt = _accept(listeners[0], proc)
+        qmp = _accept(listeners[1], proc)
         for path in (qt_path, qmp_path):
             os.unlink(path)
         qbuf, mbuf = bytearray(), bytearray()
