@@ -48,7 +48,8 @@ class QTestLog:
 
     def info(self, what: str, first: bool = False):
         if self.fp:
-            self._put(f"[I {'' if first else '+'}{self._stamp()}] {what}\n")
+            stamp = "0.000000" if first else "+" + self._stamp()
+            self._put(f"[I {stamp}] {what}\n")
 
     def close(self):
         if self.fp is not None and self.fp is not sys.stderr:

@@ -35,7 +35,7 @@ class Chardev(Object):
         """FE provides can_read() -> int, receive(bytes) and event(kind)."""
         self.fe = fe
         if self.is_open:
-            self.loop.call_soon(lambda: self.fe is fe and self.is_open and fe.event(OPENED))
+            fe.event(OPENED)
 
     def detach(self):
         self.fe = None
