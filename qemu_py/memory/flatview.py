@@ -18,10 +18,14 @@ MAX_ALIAS_DEPTH = 64
 
 class FlatRange:
     """``[start, start + size)`` of the address space maps ``mr`` at
-    ``offset_in_region``, with the flags inherited along the render path."""
+    ``offset_in_region``, with the flags inherited along the render path.
+
+    Treat as immutable: FlatViews share them.  ``key`` is what
+    flatrange_equal compares (range, region, offset and flags).
+    """
 
     __slots__ = ("start", "size", "end", "mr", "offset_in_region", "readonly",
-                 "romd_mode", "nonvolatile")
+                 "romd_mode", "nonvolatile", "key")
 
     def __init__(self, start: int, size: int, mr, offset_in_region: int,
                  readonly: bool, romd_mode: bool, nonvolatile: bool) -> None:
@@ -33,19 +37,16 @@ class FlatRange:
         self.readonly = readonly
         self.romd_mode = romd_mode
         self.nonvolatile = nonvolatile
-
-    def _key(self):
-        return (self.start, self.size, id(self.mr), self.offset_in_region,
-                self.readonly, self.romd_mode, self.nonvolatile)
+        self.key = (start, size, mr, offset_in_region, readonly, romd_mode, nonvolatile)
 
     def __eq__(self, other) -> bool:
         """flatrange_equal: same range, region, offset and flags."""
         if not isinstance(other, FlatRange):
             return NotImplemented
-        return self._key() == other._key()
+        return self.key == other.key
 
     def __hash__(self) -> int:
-        return hash(self._key())
+        return hash((self.start, self.size, id(self.mr), self.offset_in_region))
 
     def __repr__(self) -> str:
         flags = "".join(name for flag, name in ((self.readonly, " ro"),
@@ -147,21 +148,19 @@ class _Renderer:
 
     def simplified(self) -> list[FlatRange]:
         """Merge neighbours that continue the same region with equal flags."""
-        out: list[FlatRange] = []
+        merged: list[list] = []
         last = None
         for start, end, (mr, offset, readonly, nonvolatile) in zip(
                 self.starts, self.ends, self.info):
-            romd = mr._romd_mode
-            if (last is not None and last.end == start and last.mr is mr
-                    and last.offset_in_region + last.size == offset
-                    and last.romd_mode == romd and last.readonly == readonly
-                    and last.nonvolatile == nonvolatile):
-                last.size += end - start
-                last.end = end
+            if (last is not None and last[1] == start and last[2] is mr
+                    and last[3] + (last[1] - last[0]) == offset
+                    and last[4] == readonly and last[5] == nonvolatile):
+                last[1] = end  # romd_mode is the region's: equal for equal mr
                 continue
-            last = FlatRange(start, end - start, mr, offset, readonly, romd, nonvolatile)
-            out.append(last)
-        return out
+            last = [start, end, mr, offset, readonly, nonvolatile]
+            merged.append(last)
+        return [FlatRange(start, end - start, mr, offset, readonly, mr._romd_mode, nonvolatile)
+                for start, end, mr, offset, readonly, nonvolatile in merged]
 
 
 def render(root) -> FlatView:

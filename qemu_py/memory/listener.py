@@ -12,16 +12,14 @@ forward order), then ``commit``.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import flatview
 
 _listener_seq = itertools.count()
 
 
-@dataclass(frozen=True)
-class MemoryRegionSection:
+class MemoryRegionSection(NamedTuple):
     """A contiguous piece of one region as seen in one AddressSpace."""
 
     mr: Any
@@ -70,28 +68,44 @@ def _notify(space, entries, method: str, fr) -> None:
             fn(section)
 
 
+def _methods(entries, method: str) -> list:
+    return [fn for fn in (getattr(e.listener, method, None) for e in entries) if fn is not None]
+
+
 def _topology_pass(space, old: list, new: list, adding: bool) -> None:
-    """address_space_update_topology_pass: a sorted merge of old vs new."""
-    forward = space._listeners
-    backward = forward[::-1]
+    """address_space_update_topology_pass: a sorted merge of old vs new.
+
+    Deletion pass (``adding`` false): region_del, listeners in reverse order,
+    for ranges of the old view that are gone or changed.  Addition pass:
+    region_nop for unchanged ranges, region_add for new ones, forward order.
+    """
+    if adding:
+        on_old, on_same = [], _methods(space._listeners, "region_nop")
+        on_new = _methods(space._listeners, "region_add")
+    else:
+        on_old, on_same, on_new = _methods(space._listeners[::-1], "region_del"), [], []
+    if not (on_old or on_same or on_new):
+        return
+    n_old, n_new = len(old), len(new)
     i = j = 0
-    while i < len(old) or j < len(new):
-        fo = old[i] if i < len(old) else None
-        fn = new[j] if j < len(new) else None
+    while i < n_old or j < n_new:
+        fo = old[i] if i < n_old else None
+        fn = new[j] if j < n_new else None
         if fo is not None and (fn is None or fo.start < fn.start
-                               or (fo.start == fn.start and fo != fn)):
-            if not adding:
-                _notify(space, backward, "region_del", fo)
+                               or (fo.start == fn.start and fo.key != fn.key)):
+            calls, fr = on_old, fo
             i += 1
-        elif fo is not None and fo == fn:
-            if adding:
-                _notify(space, forward, "region_nop", fn)
+        elif fo is not None and fo.key == fn.key:
+            calls, fr = on_same, fn
             i += 1
             j += 1
         else:
-            if adding:
-                _notify(space, forward, "region_add", fn)
+            calls, fr = on_new, fn
             j += 1
+        if calls:
+            section = section_of(fr, space)
+            for call in calls:
+                call(section)
 
 
 def update_topology(spaces) -> None:
