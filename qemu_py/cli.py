@@ -61,8 +61,8 @@ def _accel(cfg: MachineConfig, arg: str):
 
 
 def _device(cfg: MachineConfig, arg: str):
-    opts = parse_opts(arg, implied_key="driver")
-    if opts.get("driver") == "help":
+    opts = parse_opts(arg, implied_key="driver", bool_keys=("help",))
+    if opts.get("driver") in ("help", "?"):
         cfg.help = "device"
         return
     if "help" in opts or opts.get("help") == "on":
