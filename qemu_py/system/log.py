@@ -7,6 +7,7 @@ line is written only when that item was selected with ``-d``.
 
 from __future__ import annotations
 
+import logging
 import sys
 
 LOG_ITEMS = {
@@ -39,6 +40,15 @@ class Log:
         if path is not None:
             self.path = path
             self.fp = open(path, "w", buffering=1)
+        # packages below this layer (the memory API) report through logging
+        bridge = logging.getLogger("qemu_py.memory.guest_errors")
+        for h in list(bridge.handlers):
+            if isinstance(h, _LogBridge):
+                bridge.removeHandler(h)
+        if "guest_errors" in self.items:
+            bridge.setLevel(logging.INFO)
+            bridge.addHandler(_LogBridge(self))
+            bridge.propagate = False
 
     def enabled(self, item: str) -> bool:
         return item in self.items
@@ -50,6 +60,15 @@ class Log:
             self.fp.write(text)
         except (OSError, ValueError):
             pass
+
+
+class _LogBridge(logging.Handler):
+    def __init__(self, log: Log):
+        super().__init__()
+        self.log = log
+
+    def emit(self, record):
+        self.log.write(record.getMessage())
 
 
 LOG = Log()

@@ -109,3 +109,12 @@ def test_pytest_plugin_fixture_and_failure_report(pytester):
     res.assert_outcomes(passed=1, failed=1)
     out = res.stdout.str()
     assert "qtest log:" in out and "emulator output:" in out and "-m 32M" in out
+
+
+def test_guest_errors_go_to_the_D_file(tmp_path):
+    logfile = tmp_path / "emu.log"
+    with QTest(["-M", "none", "-m", "16M", "-d", "guest_errors", "-D", str(logfile)],
+               qmp=False) as qt:
+        assert qt.readl(0x10000000) == 0
+    assert "Invalid read at addr 0x10000000, size 4, region 'unassigned', reason: rejected" in \
+        logfile.read_text()
