@@ -1,0 +1,1 @@
+"""Arm boards and Arm-specific devices: the SMMUv3 and the ``virt`` machine."""
