@@ -10,7 +10,8 @@ neighbours that continue the same region with the same flags.
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
+from operator import attrgetter
 
 SPACE_END = 1 << 64
 MAX_ALIAS_DEPTH = 64
@@ -163,9 +164,85 @@ class _Renderer:
                 for start, end, mr, offset, readonly, nonvolatile in merged]
 
 
-def render(root) -> FlatView:
-    """Render the tree under ``root`` (base 0, clip [0, 2^64)) into a FlatView."""
+def render(root, start: int = 0, end: int = SPACE_END) -> FlatView:
+    """Render the tree under ``root`` (base 0, clip [start, end)) into a FlatView."""
     renderer = _Renderer()
     if root is not None:
-        renderer.render(root, 0, 0, SPACE_END, False, False)
+        renderer.render(root, 0, start, end, False, False)
     return FlatView(renderer.simplified())
+
+
+_start_of = attrgetter("start")
+
+
+def _cut(fr: FlatRange, start: int, end: int) -> FlatRange:
+    return FlatRange(start, end - start, fr.mr, fr.offset_in_region + start - fr.start,
+                     fr.readonly, fr.romd_mode, fr.nonvolatile)
+
+
+def _splice(ranges: list, start: int, end: int, pieces: list) -> list:
+    """``ranges`` with [start, end) replaced by ``pieces`` (cutting straddlers)."""
+    j = bisect_left(ranges, start, key=_start_of)  # ranges[:j] start before start
+    k = bisect_left(ranges, end, key=_start_of)  # ranges[:k] start before end
+    left = ranges[:j]
+    tail = []
+    if left and left[-1].end > start:
+        straddler = left[-1]
+        left[-1] = _cut(straddler, straddler.start, start)
+        if straddler.end > end:
+            tail.append(_cut(straddler, end, straddler.end))
+    if k > j and ranges[k - 1].end > end:
+        tail.append(_cut(ranges[k - 1], end, ranges[k - 1].end))
+    return left + pieces + tail + ranges[k:]
+
+
+def _merge(ranges: list) -> list:
+    """Simplify a list whose pieces may continue one another at splice points."""
+    out: list = []
+    last = None
+    for fr in ranges:
+        if (last is not None and last.end == fr.start and last.mr is fr.mr
+                and last.offset_in_region + last.size == fr.offset_in_region
+                and last.readonly == fr.readonly and last.romd_mode == fr.romd_mode
+                and last.nonvolatile == fr.nonvolatile):
+            last = FlatRange(last.start, last.size + fr.size, last.mr, last.offset_in_region,
+                             last.readonly, last.romd_mode, last.nonvolatile)
+            out[-1] = last
+        else:
+            out.append(fr)
+            last = fr
+    return out
+
+
+def coalesce(windows) -> list:
+    """Sorted, disjoint, non-adjacent windows clipped to [0, 2^64)."""
+    out: list = []
+    for start, end in sorted(windows):
+        start, end = max(start, 0), min(end, SPACE_END)
+        if start >= end:
+            continue
+        if out and start <= out[-1][1]:
+            if end > out[-1][1]:
+                out[-1] = (out[-1][0], end)
+        else:
+            out.append((start, end))
+    return out
+
+
+def update(view: FlatView, root, windows) -> FlatView:
+    """Re-render only ``windows`` of ``view`` (everything a change can touch).
+
+    Equal to ``render(root)`` as long as the tree differs from the one
+    ``view`` was rendered from only inside the windows.
+    """
+    if root is None:
+        return FlatView([])
+    ranges = view.ranges
+    windows = coalesce(windows)
+    if not windows:
+        return view
+    for start, end in windows:
+        renderer = _Renderer()
+        renderer.render(root, 0, start, end, False, False)
+        ranges = _splice(ranges, start, end, renderer.simplified())
+    return FlatView(_merge(ranges))

@@ -92,10 +92,10 @@ def _topology_pass(space, old: list, new: list, adding: bool) -> None:
         fo = old[i] if i < n_old else None
         fn = new[j] if j < n_new else None
         if fo is not None and (fn is None or fo.start < fn.start
-                               or (fo.start == fn.start and fo.key != fn.key)):
+                               or (fo.start == fn.start and fo is not fn and fo.key != fn.key)):
             calls, fr = on_old, fo
             i += 1
-        elif fo is not None and fo.key == fn.key:
+        elif fo is not None and (fo is fn or fo.key == fn.key):
             calls, fr = on_same, fn
             i += 1
             j += 1
@@ -108,27 +108,37 @@ def _topology_pass(space, old: list, new: list, adding: bool) -> None:
                 call(section)
 
 
-def update_topology(spaces) -> None:
-    """Bring ``spaces`` (in creation order) up to date after a commit."""
-    listening = [s for s in spaces if s._listeners]
-    for space in spaces:
-        if not space._listeners:
-            space._invalidate()
+def _new_view(space, old, windows):
+    root = space._root_for_render()
+    if windows is None:
+        return flatview.render(root)
+    return flatview.update(old, root, windows)
+
+
+def update_topology(pending) -> None:
+    """Bring the spaces of ``pending`` ((space, windows) in creation order) up
+    to date after the outermost commit, telling their listeners."""
+    listening = []
+    for space, windows in pending:
+        if space._listeners:
+            listening.append((space, windows))
+        elif space._view is not None:  # else it renders lazily when next used
+            space._install(_new_view(space, space._view, windows))
     if not listening:
         return
-    entries = sorted({id(e.listener): e for s in listening for e in s._listeners}.values(),
+    entries = sorted({id(e.listener): e for s, _ in listening for e in s._listeners}.values(),
                      key=lambda e: e.key)
     _call(entries, "begin")
-    for k, space in enumerate(listening):
+    for k, (space, windows) in enumerate(listening):
         old = space._materialize()
-        new = flatview.render(space._root_for_render())
+        new = _new_view(space, old, windows)
         try:
             _topology_pass(space, old.ranges, new.ranges, False)
             _topology_pass(space, old.ranges, new.ranges, True)
         except BaseException:
             space._install(new)
-            for later in listening[k + 1:]:
-                later._install(flatview.render(later._root_for_render()))
+            for later, later_windows in listening[k + 1:]:
+                later._install(_new_view(later, later._materialize(), later_windows))
             raise
         space._install(new)
     _call(entries, "commit")

@@ -48,6 +48,40 @@ def affected_address_spaces(regions) -> list:
     return list(found)
 
 
+MAX_WINDOW_STEPS = 4096
+
+
+def changed_windows(regions):
+    """Where the subtrees of ``regions`` can show: ``{space: [(start, end)]}``.
+
+    Follows containers (shift by ``addr``, clip to the container) and the
+    aliases pointing at each level (shift by ``-alias_offset``, clip to the
+    alias) up to the AddressSpace roots.  Enabled flags and priorities are
+    ignored, so the windows over-approximate.  None when the walk is too
+    long (a full re-render is then used).
+    """
+    out: dict = {}
+    stack = [(mr, 0, mr._size) for mr in regions]
+    steps = 0
+    while stack:
+        mr, start, end = stack.pop()
+        steps += 1
+        if steps > MAX_WINDOW_STEPS:
+            return None
+        if start >= end:
+            continue
+        for space in mr._address_spaces:
+            out.setdefault(space, []).append((start + mr._addr, end + mr._addr))
+        for alias in mr._aliased_by:
+            offset = alias._alias_offset
+            stack.append((alias, max(start - offset, 0), min(end - offset, alias._size)))
+        container = mr._container
+        if container is not None:
+            stack.append((container, start + mr._addr,
+                          min(end + mr._addr, container._size)))
+    return out
+
+
 class MemoryRegion:
     """A node of the memory tree; see the module docstring for the kinds."""
 
@@ -242,18 +276,23 @@ class MemoryRegion:
 
     # --------------------------------------------------------------- topology
 
-    def _change(self, regions, mutate: Callable[[], None], pending: bool) -> None:
-        """Run ``mutate`` as a (possibly nested) one-change transaction."""
-        spaces = affected_address_spaces(regions)
+    def _change(self, seeds, mutate: Callable[[], None], pending: bool, extra=()) -> None:
+        """Run ``mutate`` as a (possibly nested) one-change transaction.
+
+        ``seeds`` are the regions whose extent (before and after) bounds what
+        the change can alter; ``extra`` adds regions whose spaces are touched.
+        """
+        spaces = affected_address_spaces(tuple(seeds) + tuple(extra))
         transaction.begin()
         try:
             if transaction.depth() > 1:
                 # An enclosing transaction is open: keep the committed views.
                 for space in spaces:
                     space._materialize()
+            before = changed_windows(seeds)
             mutate()
             if pending:
-                transaction.mark_pending(spaces)
+                transaction.mark_pending(spaces, before, changed_windows(seeds))
         finally:
             transaction.commit()
 
@@ -285,7 +324,7 @@ class MemoryRegion:
         def mutate() -> None:
             self._insert(offset, sub)
 
-        self._change((self, sub), mutate, self._enabled and sub._enabled)
+        self._change((sub,), mutate, self._enabled and sub._enabled, extra=(self,))
 
     def _insert(self, offset: int, sub: "MemoryRegion") -> None:
         sub._container = self
@@ -306,7 +345,7 @@ class MemoryRegion:
             sub._container = None
             self._subregions.remove(sub)
 
-        self._change((self, sub), mutate, self._enabled and sub._enabled)
+        self._change((sub,), mutate, self._enabled and sub._enabled, extra=(self,))
 
     def set_enabled(self, enabled: bool) -> None:
         enabled = bool(enabled)
@@ -326,7 +365,8 @@ class MemoryRegion:
             container._subregions.remove(self)
             container._insert(offset, self)
 
-        self._change((container, self), mutate, container._enabled and self._enabled)
+        self._change((self,), mutate, container._enabled and self._enabled,
+                     extra=(container,))
 
     def set_size(self, size: int) -> None:
         size = _normalize_size(size)

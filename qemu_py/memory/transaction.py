@@ -18,7 +18,9 @@ from typing import Iterator
 from . import listener
 
 _depth = 0
-_pending: dict = {}  # AddressSpace -> None, in insertion order
+# AddressSpace -> windows [(start, end)] that may have changed, or None for
+# "anything may have changed" (an empty list still notifies listeners).
+_pending: dict = {}
 
 
 def depth() -> int:
@@ -37,14 +39,23 @@ def commit() -> None:
         raise RuntimeError("memory transaction commit without begin")
     _depth -= 1
     if _depth == 0 and _pending:
-        spaces = sorted(_pending, key=lambda s: s._seq)
+        pending = sorted(_pending.items(), key=lambda item: item[0]._seq)
         _pending.clear()
-        listener.update_topology(spaces)
+        listener.update_topology(pending)
 
 
-def mark_pending(spaces) -> None:
+def mark_pending(spaces, before, after) -> None:
+    """Note a change to ``spaces``; ``before``/``after`` map spaces to windows
+    (``region.changed_windows``), None meaning everywhere."""
     for space in spaces:
-        _pending[space] = None
+        if space in _pending and _pending[space] is None:
+            continue
+        if before is None or after is None:
+            _pending[space] = None
+            continue
+        windows = _pending.setdefault(space, [])
+        windows.extend(before.get(space, ()))
+        windows.extend(after.get(space, ()))
 
 
 @contextmanager
