@@ -1,3 +1,7 @@
 """Imports every board and device module so that their QOM types register."""
 
 from .core import null_machine  # noqa: F401
+from .i386 import pc  # noqa: F401
+from .i386 import microvm  # noqa: F401
+from .misc import debugexit  # noqa: F401
+from .pci import testdev  # noqa: F401

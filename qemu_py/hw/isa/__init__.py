@@ -1,0 +1,1 @@
+"""ISA bus and ISA bridges (PIIX3)."""
