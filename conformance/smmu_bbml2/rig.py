@@ -13,6 +13,7 @@ import struct
 from qemu_py.hw.arm.smmuv3 import SMMUv3
 from qemu_py.memory import AddressSpace, MemoryRegion, MemTxResult
 
+from . import guest as G
 from .guest import RAM_BASE, SMMU_BASE
 
 SID = 8
@@ -69,3 +70,44 @@ class InProcessRig:
     def dma_read(self, iova: int, n: int) -> tuple[bytes, bool]:
         data, res = self.dev_as.read(iova, n)
         return data, res == MemTxResult.OK
+
+
+# Guest memory layout used by the suite and the unit tests.
+STRTAB = 0x4010_0000
+CMDQ = 0x4020_0000
+EVENTQ = 0x4021_0000
+CD_ADDR = 0x4030_0000
+POOL = 0x4040_0000
+POOL_SIZE = 0x80_0000
+
+
+class Setup:
+    """An in-process rig with the SMMU enabled, SID 8 using a stage-1 CD (ASID 1)."""
+
+    def __init__(self, strict=False, granule=12, tsz=16, record=True, enable=True, **cd_kw):
+        self.rig = InProcessRig(strict=strict)
+        self.smmu = self.rig.smmu
+        self.drv = G.SMMUDriver(self.rig, STRTAB, CMDQ, EVENTQ)
+        self.drv.init(enable=enable)
+        self.pt = G.PageTables(self.rig, POOL, POOL_SIZE, granule, tsz)
+        self.drv.set_ste(8, G.ste(5, CD_ADDR))
+        self.rig.write_mem(CD_ADDR, G.cd(self.pt.root, asid=1, t0sz=tsz, granule=granule,
+                                         record=record, **cd_kw))
+
+    def reg(self, off):
+        return self.drv.reg_read(off)
+
+    def wreg(self, off, value):
+        self.drv.reg_write(off, value)
+
+    def write(self, iova, data=b"\xAA" * 8):
+        return self.rig.dma_write(iova, data)
+
+    def read(self, iova, n=8):
+        return self.rig.dma_read(iova, n)
+
+    def events(self):
+        return self.drv.events()
+
+    def event_types(self):
+        return sorted({e.type for e in self.drv.events()})

@@ -118,27 +118,27 @@ class SMMUv3(SMMUBase):
         setattr(obj, last, value)
 
     def _decode(self, offset: int):
-        """Page 1 aliases page 0 (QEMU); strict-arch decodes only page 1's registers."""
+        """(register, half) or None. Page 1 aliases page 0 (QEMU); with
+        strict-arch page 1 decodes only its own registers."""
         if offset & 0x10000:
             offset &= ~0x10000
             if self.strict and offset not in R.PAGE1_ARCH_OFFSETS:
-                return offset, None
+                return None
         hit = R.DECODE32.get(offset)
         if hit is not None and hit[0].strict_only and not self.strict:
-            return offset, None
-        return offset, hit
+            return None
+        return hit
 
     def _mmio_read(self, offset: int, size: int, attrs):
         if size not in (4, 8):
             return 0, MemTxResult.ERROR
-        offset, hit = self._decode(offset)
-        value = self.read_reg(offset, size, hit)
+        value = self.read_reg(offset, size)
         self.trace.emit("smmuv3_read_mmio", addr=offset, val=value, size=size)
         return value, MemTxResult.OK
 
-    def read_reg(self, offset: int, size: int, hit=None) -> int:
-        if hit is None:
-            hit = R.DECODE32.get(offset)
+    def read_reg(self, offset: int, size: int) -> int:
+        """A 4- or 8-byte register read at OFFSET of the 128 KiB frame."""
+        hit = self._decode(offset)
         if hit is None:
             unimp(f"smmuv3_read_mmio: unknown offset {offset:#x} (size {size})")
             return 0
@@ -157,14 +157,13 @@ class SMMUv3(SMMUBase):
     def _mmio_write(self, offset: int, value: int, size: int, attrs):
         if size not in (4, 8):
             return MemTxResult.ERROR
-        offset, hit = self._decode(offset)
         self.trace.emit("smmuv3_write_mmio", addr=offset, val=value, size=size)
-        self.write_reg(offset, value, size, hit)
+        self.write_reg(offset, value, size)
         return MemTxResult.OK
 
-    def write_reg(self, offset: int, value: int, size: int, hit=None):
-        if hit is None:
-            hit = R.DECODE32.get(offset)
+    def write_reg(self, offset: int, value: int, size: int):
+        """A 4- or 8-byte register write at OFFSET of the 128 KiB frame."""
+        hit = self._decode(offset)
         if hit is None or hit[0].access == "ro":
             if hit is None:
                 unimp(f"smmuv3_write_mmio: unknown offset {offset:#x} (size {size})")
