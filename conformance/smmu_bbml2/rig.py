@@ -73,19 +73,23 @@ class InProcessRig:
 
 
 # Guest memory layout used by the suite and the unit tests.
-STRTAB = 0x4010_0000
-CMDQ = 0x4020_0000
-EVENTQ = 0x4021_0000
-CD_ADDR = 0x4030_0000
+STRTAB = 0x4001_0000
+CMDQ = 0x4002_0000
+EVENTQ = 0x4003_0000
+CD_ADDR = 0x4004_0000
 POOL = 0x4040_0000
 POOL_SIZE = 0x80_0000
+FILL = b"\xFF" * 8
 
 
 class Setup:
     """An in-process rig with the SMMU enabled, SID 8 using a stage-1 CD (ASID 1)."""
 
-    def __init__(self, strict=False, granule=12, tsz=16, record=True, enable=True, **cd_kw):
-        self.rig = InProcessRig(strict=strict)
+    def __init__(self, strict=False, granule=12, tsz=16, record=True, enable=True, rig=None,
+                 **cd_kw):
+        self.rig = rig if rig is not None else InProcessRig(strict=strict)
+        self.strict = strict
+        self.granule = granule
         self.smmu = self.rig.smmu
         self.drv = G.SMMUDriver(self.rig, STRTAB, CMDQ, EVENTQ)
         self.drv.init(enable=enable)
@@ -93,6 +97,23 @@ class Setup:
         self.drv.set_ste(8, G.ste(5, CD_ADDR))
         self.rig.write_mem(CD_ADDR, G.cd(self.pt.root, asid=1, t0sz=tsz, granule=granule,
                                          record=record, **cd_kw))
+
+    def set_cd(self, **kw):
+        args = dict(ttb0=self.pt.root, asid=1, t0sz=self.pt.tsz, granule=self.pt.g)
+        args.update(kw)
+        self.rig.write_mem(CD_ADDR, G.cd(**args))
+
+    def probe(self, iova, candidates: dict) -> str:
+        """Which of CANDIDATES (name -> PA) an 8-byte DMA write to IOVA reached,
+        or "fault". The candidates are filled with 0xFF first and the DMA
+        writes the rig's pattern (zeros)."""
+        for pa in candidates.values():
+            self.rig.write_mem(pa, FILL)
+        self.rig.dma_write(iova, bytes(8))
+        hits = [name for name, pa in candidates.items() if self.rig.read_mem(pa, 8) != FILL]
+        if len(hits) > 1:
+            raise AssertionError(f"one DMA reached several PAs: {hits}")
+        return hits[0] if hits else "fault"
 
     def reg(self, off):
         return self.drv.reg_read(off)
