@@ -8,7 +8,7 @@ from conformance.smmu_bbml2 import guest as G
 from qemu_py.hw.arm import smmuv3_events as ev
 from qemu_py.hw.arm.smmu_iotlb import start_level
 
-from conformance.smmu_bbml2.rig import CD_ADDR, STRTAB, Setup
+from conformance.smmu_bbml2.rig import CD_ADDR, EVENTQ, STRTAB, Setup
 
 PA = 0x4100_0000
 
@@ -325,7 +325,7 @@ def test_strict_gbpa_abort_while_disabled():
 
 def test_event_record_layout(setup):
     setup.write(0x212345, b"\0" * 8)
-    raw = setup.rig.read_mem(0x4021_0000, 32)
+    raw = setup.rig.read_mem(EVENTQ, 32)
     w = struct.unpack("<8I", raw)
     assert w[0] == 0x10 and w[1] == 8 and w[4] == 0x212345 and w[5] == 0
 
@@ -344,7 +344,7 @@ def test_event_irq_pulses_when_enabled(setup):
 
 def test_event_queue_full_raises_eventq_abt_err():
     s = Setup()
-    s.rig.writeq(G.SMMU_BASE + G.EVENTQ_BASE, 0x4021_0000 | 1)   # 2 entries
+    s.rig.writeq(G.SMMU_BASE + G.EVENTQ_BASE, EVENTQ | 1)   # 2 entries
     s.drv.eventq_log2 = 1
     for i in range(4):
         s.write(0x1000 * (i + 1), b"\0" * 4)
@@ -354,7 +354,7 @@ def test_event_queue_full_raises_eventq_abt_err():
 
 def test_strict_event_queue_full_sets_ovflg():
     s = Setup(strict=True)
-    s.rig.writeq(G.SMMU_BASE + G.EVENTQ_BASE, 0x4021_0000 | 1)
+    s.rig.writeq(G.SMMU_BASE + G.EVENTQ_BASE, EVENTQ | 1)
     for i in range(4):
         s.write(0x1000 * (i + 1), b"\0" * 4)
     assert s.reg(G.GERROR) & 4 == 0
