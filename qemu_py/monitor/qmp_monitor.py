@@ -1,0 +1,67 @@
+"""The QMP server on a chardev (``-qmp DEV``, ``-mon chardev=ID,mode=control``).
+
+When the chardev opens (a client connects) the greeting is sent and the
+client must negotiate again. Input is a JSON stream parsed incrementally;
+every message gets one reply. Output is QEMU's JSON followed by ``\\r\\n``
+(with ``pretty=on``, every line ends in ``\\r\\n``). Events go to negotiated
+clients only, in the order the VM emits them, which puts the events a
+command causes before that command's reply. Once the emulator is quitting
+(``quit``, SIGTERM) no further input is read.
+"""
+
+from __future__ import annotations
+
+from qemu_py.system.chardev import CLOSED, OPENED
+
+from .json_stream import JSONStream
+from .json_writer import to_json
+from .qmp_session import QMPSession
+
+
+class QMPMonitor:
+    def __init__(self, vm, chardev, pretty: bool = False):
+        self.vm = vm
+        self.chr = chardev
+        self.pretty = pretty
+        self.session = QMPSession(vm)
+        self.stream = JSONStream(self._message)
+        vm.add_event_listener(self._event)
+        chardev.attach(self)
+
+    def send(self, obj: dict):
+        text = to_json(obj, self.pretty) + "\n"
+        if self.pretty:
+            text = text.replace("\n", "\r\n")
+        else:
+            text = text[:-1] + "\r\n"
+        self.chr.write(text.encode("ascii"))
+
+    def _exiting(self) -> bool:
+        return self.session.closing or bool(getattr(self.vm.loop, "quit_requested", False))
+
+    # -- chardev front end ---------------------------------------------------------------
+    def can_read(self) -> int:
+        return 0 if self._exiting() else 4096
+
+    def event(self, kind):
+        if kind == OPENED:
+            self.stream.reset()
+            self.session.reset()
+            self.send(self.session.greeting())
+        elif kind == CLOSED:
+            self.stream.reset()
+            self.session.reset()
+
+    def receive(self, data: bytes):
+        if not self._exiting():
+            self.stream.feed(data)
+
+    def _message(self, value, error: str | None):
+        if self._exiting():
+            return
+        self.send(self.session.handle(value, error))
+
+    # -- events ----------------------------------------------------------------------------
+    def _event(self, name: str, data, timestamp: dict):
+        if self.session.negotiated:
+            self.send(QMPSession.event_message(name, data, timestamp))
