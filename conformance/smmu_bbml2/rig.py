@@ -63,6 +63,11 @@ class InProcessRig:
     def read_mem(self, addr: int, n: int) -> bytes:
         return self.as_.read(addr, n)[0]
 
+    def translate(self, iova: int, write: bool):
+        """The IOMMUTLBEntry the SMMU gives the requester for IOVA."""
+        sdev = self.smmu.find_sdev(self.sid)
+        return self.smmu.translate(sdev, iova, write, None)
+
     # DMA by the requester behind the SMMU
     def dma_write(self, iova: int, data: bytes) -> bool:
         return self.dev_as.write(iova, data) == MemTxResult.OK
