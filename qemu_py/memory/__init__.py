@@ -74,10 +74,13 @@ Deliberate differences from QEMU
     * Only the AddressSpaces reachable from a changed region (through
       containers and aliases) are updated on commit, and only their
       listeners see ``begin``/``commit``; QEMU recomputes every address
-      space and calls every listener in the process.  A space without
-      listeners renders its FlatView lazily on next use, with the same
-      visible result (a change inside an open transaction never shows
-      before the outermost commit).
+      space and calls every listener in the process.  An update re-renders
+      only the windows of the address space where the changed regions can
+      appear (before and after the change) and splices them into the old
+      FlatView; a space without listeners whose FlatView was never built
+      renders it lazily on first use.  The visible result is the same as a
+      full render (a change inside an open transaction never shows before
+      the outermost commit).
     * No root sharing: each space renders its own root.  QEMU renders a
       reduced root (peeling whole-target aliases and single covering
       children), which differs only when such a peeled alias target or

@@ -24,6 +24,8 @@ OK = MemTxResult.OK
 DECODE_ERROR = MemTxResult.DECODE_ERROR
 ACCESS_ERROR = MemTxResult.ACCESS_ERROR
 _RESULTS = tuple(MemTxResult(i) for i in range(8))
+_DECODE = int(DECODE_ERROR)
+_ACCESS = int(ACCESS_ERROR)
 
 ACCESS_SIZES = (1, 2, 4, 8)
 MASK64 = (1 << 64) - 1
@@ -100,73 +102,97 @@ def _blocked(mr, offset: int) -> bool:
     return True
 
 
+def _read_pieces(ops, offset: int, size: int, attrs, region_be: bool):
+    """The splitter/widener loop for a read: (value, result bits)."""
+    a = size
+    if a > ops.impl_max_eff:
+        a = ops.impl_max_eff
+    if a < ops.impl_min_eff:
+        a = ops.impl_min_eff
+    mask = _MASKS.get(a) or (1 << (8 * a)) - 1
+    read = ops.read
+    if a == size and read is not None:  # the common single-call case
+        return read(offset, a) & mask, 0
+    value = 0
+    r = 0
+    for i in range(0, size, a):
+        if read is not None:
+            tmp = read(offset + i, a)
+        elif ops.read_with_attrs is not None:
+            tmp, rr = ops.read_with_attrs(offset + i, a, attrs)
+            r |= int(rr)
+        else:
+            tmp = 0  # no read callback: reads as 0 (QEMU would crash)
+        shift = 8 * (size - a - i) if region_be else 8 * i
+        tmp &= mask
+        value |= tmp << shift if shift >= 0 else tmp >> -shift
+    return value, r
+
+
+def _write_pieces(ops, offset: int, value: int, size: int, attrs, region_be: bool) -> int:
+    """The splitter/widener loop for a write: the OR of result bits."""
+    a = size
+    if a > ops.impl_max_eff:
+        a = ops.impl_max_eff
+    if a < ops.impl_min_eff:
+        a = ops.impl_min_eff
+    mask = _MASKS.get(a) or (1 << (8 * a)) - 1
+    write = ops.write
+    if a == size and write is not None:
+        write(offset, value & mask, a)
+        return 0
+    r = 0
+    for i in range(0, size, a):
+        shift = 8 * (size - a - i) if region_be else 8 * i
+        piece = (value >> shift if shift >= 0 else value << -shift) & mask
+        if write is not None:
+            write(offset + i, piece, a)
+        elif ops.write_with_attrs is not None:
+            rr = ops.write_with_attrs(offset + i, piece, a, attrs)
+            if rr:
+                r |= int(rr)
+        # no write callback: the write is ignored (QEMU would crash)
+    return r
+
+
 def access_read(mr, offset: int, size: int, attrs, region_be: bool):
-    """access_with_adjusted_size for a read: returns (value, result bits)."""
-    ops = mr.ops
-    guard = _guard_applies(mr)
-    if guard:
-        if _blocked(mr, offset):
-            return 0, ACCESS_ERROR
-        key = id(mr.owner)
-        _engaged_owners.add(key)
+    """access_with_adjusted_size for a read, behind the re-entrancy guard."""
+    if mr.owner is None or not _guard_applies(mr):
+        return _read_pieces(mr.ops, offset, size, attrs, region_be)
+    if _blocked(mr, offset):
+        return 0, ACCESS_ERROR
+    key = id(mr.owner)
+    _engaged_owners.add(key)
     try:
-        a = max(min(size, ops.impl_max_eff), ops.impl_min_eff)
-        mask = _MASKS.get(a) or (1 << (8 * a)) - 1
-        read = ops.read
-        if a == size and read is not None:  # the common single-call case
-            return read(offset, a) & mask, 0
-        value = 0
-        r = 0
-        for i in range(0, size, a):
-            if read is not None:
-                tmp = read(offset + i, a)
-            elif ops.read_with_attrs is not None:
-                tmp, rr = ops.read_with_attrs(offset + i, a, attrs)
-                r |= rr
-            else:
-                tmp = 0  # no read callback: reads as 0 (QEMU would crash)
-            shift = 8 * (size - a - i) if region_be else 8 * i
-            tmp &= mask
-            value |= tmp << shift if shift >= 0 else tmp >> -shift
-        return value, r
+        return _read_pieces(mr.ops, offset, size, attrs, region_be)
     finally:
-        if guard:
-            _engaged_owners.discard(key)
+        _engaged_owners.discard(key)
 
 
 def access_write(mr, offset: int, value: int, size: int, attrs, region_be: bool) -> int:
-    """access_with_adjusted_size for a write: returns the OR of result bits."""
-    ops = mr.ops
-    guard = _guard_applies(mr)
-    if guard:
-        if _blocked(mr, offset):
-            return ACCESS_ERROR
-        key = id(mr.owner)
-        _engaged_owners.add(key)
+    """access_with_adjusted_size for a write, behind the re-entrancy guard."""
+    if mr.owner is None or not _guard_applies(mr):
+        return _write_pieces(mr.ops, offset, value, size, attrs, region_be)
+    if _blocked(mr, offset):
+        return ACCESS_ERROR
+    key = id(mr.owner)
+    _engaged_owners.add(key)
     try:
-        a = max(min(size, ops.impl_max_eff), ops.impl_min_eff)
-        mask = _MASKS.get(a) or (1 << (8 * a)) - 1
-        write = ops.write
-        r = 0
-        for i in range(0, size, a):
-            shift = 8 * (size - a - i) if region_be else 8 * i
-            piece = (value >> shift if shift >= 0 else value << -shift) & mask
-            if write is not None:
-                write(offset + i, piece, a)
-            elif ops.write_with_attrs is not None:
-                rr = ops.write_with_attrs(offset + i, piece, a, attrs)
-                if rr:
-                    r |= rr
-            # no write callback: the write is ignored (QEMU would crash)
-        return r
+        return _write_pieces(mr.ops, offset, value, size, attrs, region_be)
     finally:
-        if guard:
-            _engaged_owners.discard(key)
+        _engaged_owners.discard(key)
 
 
-def dispatch_read(mr, offset: int, size: int, attrs, endian: Endian,
-                  target_big_endian: bool = False):
-    """memory_region_dispatch_read: returns (value, MemTxResult).
+def _valid(ops, offset: int, size: int) -> bool:
+    """The cheap part of access_valid: no accepts hook, aligned or allowed, size ok."""
+    return (ops.accepts is None
+            and (ops.valid_unaligned or not offset & (size - 1))
+            and (not ops.valid_max or ops.valid_min <= size <= ops.valid_max))
+
+
+def dispatch_read_raw(mr, offset: int, size: int, attrs, endian: Endian,
+                      target_big_endian: bool = False):
+    """memory_region_dispatch_read returning (value, result bits as an int).
 
     Bits above ``size`` are not masked when no byte swap happens (as in
     QEMU: a widened little-endian read returns the whole implemented width).
@@ -174,25 +200,41 @@ def dispatch_read(mr, offset: int, size: int, attrs, endian: Endian,
     while mr._alias is not None:
         offset += mr._alias_offset
         mr = mr._alias
-    if not access_valid(mr, offset, size, False, attrs):
-        return 0, DECODE_ERROR
-    region_be = is_big_endian(mr.ops.endianness, target_big_endian)
+    ops = mr.ops
+    if not _valid(ops, offset, size) and not access_valid(mr, offset, size, False, attrs):
+        return 0, _DECODE
+    region_be = target_big_endian if ops.big is None else ops.big
     value, r = access_read(mr, offset, size, attrs, region_be)
-    if region_be != is_big_endian(endian, target_big_endian):
+    if size > 1 and region_be != is_big_endian(endian, target_big_endian):
         value = bswap(value, size)
+    return value, r
+
+
+def dispatch_write_raw(mr, offset: int, value: int, size: int, attrs, endian: Endian,
+                       target_big_endian: bool = False) -> int:
+    """memory_region_dispatch_write returning the result bits as an int."""
+    while mr._alias is not None:
+        offset += mr._alias_offset
+        mr = mr._alias
+    ops = mr.ops
+    if not _valid(ops, offset, size) and not access_valid(mr, offset, size, True, attrs):
+        return _DECODE
+    value &= MASK64
+    region_be = target_big_endian if ops.big is None else ops.big
+    if size > 1 and region_be != is_big_endian(endian, target_big_endian):
+        value = bswap(value, size)
+    return access_write(mr, offset, value, size, attrs, region_be)
+
+
+def dispatch_read(mr, offset: int, size: int, attrs, endian: Endian,
+                  target_big_endian: bool = False):
+    """memory_region_dispatch_read: returns (value, MemTxResult)."""
+    value, r = dispatch_read_raw(mr, offset, size, attrs, endian, target_big_endian)
     return value, as_result(r)
 
 
 def dispatch_write(mr, offset: int, value: int, size: int, attrs, endian: Endian,
                    target_big_endian: bool = False) -> MemTxResult:
     """memory_region_dispatch_write: returns the MemTxResult."""
-    while mr._alias is not None:
-        offset += mr._alias_offset
-        mr = mr._alias
-    if not access_valid(mr, offset, size, True, attrs):
-        return DECODE_ERROR
-    value &= MASK64
-    region_be = is_big_endian(mr.ops.endianness, target_big_endian)
-    if region_be != is_big_endian(endian, target_big_endian):
-        value = bswap(value, size)
-    return as_result(access_write(mr, offset, value, size, attrs, region_be))
+    return as_result(dispatch_write_raw(mr, offset, value, size, attrs, endian,
+                                        target_big_endian))

@@ -15,7 +15,7 @@ import sys
 from bisect import bisect_right
 
 from . import access, flatview, listener, mtree, transaction
-from .access import ACCESS_ERROR, MASK64, as_result, memory_access_size
+from .access import MASK64, as_result, dispatch_read_raw, dispatch_write_raw, memory_access_size
 from .attrs import HOST_ENDIAN, MEMTXATTRS_UNSPECIFIED
 from .iommu import IOMMUAccessFlag
 from .listener import ListenerEntry, MemoryRegionSection
@@ -208,7 +208,7 @@ class AddressSpace:
             mr, xlat, l = self._translate(addr, length, False, attrs)
             if attrs.memory and not mr._ram:
                 self._log_not_ram(addr, l, mr)
-                r |= ACCESS_ERROR
+                r |= 4  # MEMTX_ACCESS_ERROR
             elif (mr._ram and not mr._ram_device) or (mr._rom_device and mr._romd_mode):
                 mem = mr._hostmem
                 if l > mem.length - xlat:
@@ -216,7 +216,7 @@ class AddressSpace:
                 buf[pos:pos + l] = mem.view[xlat:xlat + l]
             else:
                 l = memory_access_size(mr.ops, l, xlat)
-                value, rr = access.dispatch_read(mr, xlat, l, attrs, HOST_ENDIAN, target_be)
+                value, rr = dispatch_read_raw(mr, xlat, l, attrs, HOST_ENDIAN, target_be)
                 buf[pos:pos + l] = (value & _MASKS[l]).to_bytes(l, HOST_ORDER)
                 r |= rr
             length -= l
@@ -235,7 +235,7 @@ class AddressSpace:
             mr, xlat, l = self._translate(addr, length, True, attrs)
             if attrs.memory and not mr._ram:
                 self._log_not_ram(addr, l, mr)
-                r |= ACCESS_ERROR
+                r |= 4  # MEMTX_ACCESS_ERROR
             elif mr._ram and not mr._readonly and not mr._ram_device:
                 mem = mr._hostmem
                 if l > mem.length - xlat:
@@ -244,7 +244,7 @@ class AddressSpace:
             else:
                 l = memory_access_size(mr.ops, l, xlat)
                 value = int.from_bytes(data[pos:pos + l], HOST_ORDER)
-                r |= access.dispatch_write(mr, xlat, value, l, attrs, HOST_ENDIAN, target_be)
+                r |= dispatch_write_raw(mr, xlat, value, l, attrs, HOST_ENDIAN, target_be)
             length -= l
             pos += l
             addr = (addr + l) & MASK64
@@ -265,13 +265,16 @@ class AddressSpace:
             elif (mr._iommu is None and not attrs.memory
                   and not (mr._rom_device and mr._romd_mode)):
                 xlat = addr - fr.start + fr.offset_in_region
-                if memory_access_size(mr.ops, size, xlat) == size:
-                    value, r = access.dispatch_read(mr, xlat, size, attrs, HOST_ENDIAN,
-                                                    self.big_endian)
+                ops = mr.ops
+                if size <= ops.access_size_max and (ops.impl_unaligned
+                                                    or not xlat & (size - 1)):
+                    # a single piece: memory_access_size(size) == size
+                    value, r = dispatch_read_raw(mr, xlat, size, attrs, HOST_ENDIAN,
+                                                 self.big_endian)
                     value &= _MASKS[size]
                     if self._order != HOST_ORDER:
                         value = access.bswap(value, size)
-                    return value, r
+                    return value, as_result(r)
         data, r = self.read(addr, size, attrs)
         return int.from_bytes(data, self._order), r
 
@@ -290,11 +293,13 @@ class AddressSpace:
                     return access.OK
             elif mr._iommu is None and not attrs.memory:
                 xlat = addr - fr.start + fr.offset_in_region
-                if memory_access_size(mr.ops, size, xlat) == size:
+                ops = mr.ops
+                if size <= ops.access_size_max and (ops.impl_unaligned
+                                                    or not xlat & (size - 1)):
                     if self._order != HOST_ORDER:
                         value = access.bswap(value, size)
-                    return access.dispatch_write(mr, xlat, value, size, attrs, HOST_ENDIAN,
-                                                 self.big_endian)
+                    return as_result(dispatch_write_raw(mr, xlat, value, size, attrs,
+                                                        HOST_ENDIAN, self.big_endian))
         return self.write(addr, value.to_bytes(size, self._order), attrs)
 
     def _log_not_ram(self, addr: int, length: int, mr) -> None:

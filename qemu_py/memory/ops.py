@@ -33,7 +33,7 @@ class MemoryRegionOps:
         "valid_min", "valid_max", "valid_unaligned", "accepts",
         "impl_min", "impl_max", "impl_unaligned",
         # derived, QEMU's defaults applied
-        "impl_min_eff", "impl_max_eff", "access_size_max",
+        "impl_min_eff", "impl_max_eff", "access_size_max", "big",
     )
 
     def __init__(
@@ -74,6 +74,8 @@ class MemoryRegionOps:
         s(self, "impl_max_eff", impl_max or 4)
         # memory_access_size() treats "any size" as at most 4 bytes.
         s(self, "access_size_max", valid_max or 4)
+        # byte order: True big, False little, None the target's (NATIVE)
+        s(self, "big", None if endianness is Endian.NATIVE else endianness is Endian.BIG)
 
     def __setattr__(self, name, value):
         raise AttributeError("MemoryRegionOps is immutable; build a new one")
