@@ -1,0 +1,314 @@
+"""IR optimizer: constant folding, copy propagation, dead code elimination.
+
+``optimize(ops)`` returns a new op list with the same behaviour:
+
+1. *Forward pass* (per extended basic block; knowledge is dropped at labels):
+   inputs are replaced by the value they are known to copy (a constant or an
+   older temporary/global), pure ops whose inputs are all constant become
+   ``mov`` of the folded value, a few identities are simplified (``x+0``,
+   ``x&-1``, ``x*1``, ``x^x``, ...), and conditional branches on constants
+   become ``br`` or disappear. A global's copies are forgotten when it is
+   written or when a call may write globals.
+2. *Unreachable code* after ``br``/``exit_tb``/``lookup_and_goto_ptr`` up to
+   the next referenced label is removed.
+3. *Backward liveness* over basic blocks (iterated to a fixed point):
+   pure ops and side-effect-free helper calls whose outputs are dead are
+   removed. Every global is live at TB exits, at ``goto_tb``, before ops that
+   may raise (``qemu_ld``/``qemu_st``) and before calls that read or write
+   globals, so a faulting instruction always finds the state of its start.
+"""
+
+from __future__ import annotations
+
+from .ir import MASK, OPS, Cond, Op, OpFlags, TempKind, eval_cond, CallFlags
+from .semantics import PURE_BASES, evaluate
+
+
+def optimize(ops: list[Op], ctx, globals_) -> list[Op]:
+    ops = _forward(ops, ctx)
+    ops = _unreachable(ops)
+    ops = _dce(ops, globals_)
+    ops = _unreachable(ops)
+    return ops
+
+
+# ----------------------------------------------------------------------- forward pass
+
+
+def _forward(ops: list[Op], ctx) -> list[Op]:
+    out: list[Op] = []
+    copy: dict[int, object] = {}          # id(temp) -> representative temp
+    users: dict[int, set[int]] = {}       # id(rep) -> ids of temps copying it
+    temps: dict[int, object] = {}
+
+    def rep(t):
+        r = copy.get(id(t))
+        return t if r is None else r
+
+    def forget(t):
+        """T is being redefined: nothing is a copy of it, it copies nothing."""
+        tid = id(t)
+        old = copy.pop(tid, None)
+        if old is not None:
+            s = users.get(id(old))
+            if s is not None:
+                s.discard(tid)
+        for u in users.pop(tid, ()):
+            copy.pop(u, None)
+
+    def forget_globals():
+        for tid in [k for k, t in temps.items() if t.kind == TempKind.GLOBAL]:
+            forget(temps[tid])
+
+    def set_copy(dst, src):
+        forget(dst)
+        if src is dst:
+            return
+        copy[id(dst)] = src
+        temps[id(dst)] = dst
+        temps[id(src)] = src
+        users.setdefault(id(src), set()).add(id(dst))
+
+    for op in ops:
+        d = op.opdef
+        base = d.base
+        no, ni = op.nb_oargs, op.nb_iargs
+        if base == "set_label":
+            copy.clear()
+            users.clear()
+            out.append(op)
+            continue
+        if base == "insn_start":
+            out.append(op)
+            continue
+        args = list(op.args)
+        for k in range(no, no + ni):
+            args[k] = rep(args[k])
+        ins = args[no:no + ni]
+        cargs = args[no + ni:]
+        if base == "brcond" and ins[0].is_const and ins[1].is_const:
+            if eval_cond(Cond(cargs[0]), ins[0].value, ins[1].value, d.type):
+                out.append(Op(OPS["br"], [cargs[1]]))
+            else:
+                cargs[1].refs -= 1
+            continue
+        if base == "brcond" and ins[0] is ins[1]:
+            c = Cond(cargs[0])
+            if c in (Cond.EQ, Cond.GE, Cond.LE, Cond.GEU, Cond.LEU):
+                out.append(Op(OPS["br"], [cargs[1]]))
+            else:
+                cargs[1].refs -= 1
+            continue
+        if base in PURE_BASES:
+            outs = args[:no]
+            if all(t.is_const for t in ins):
+                try:
+                    vals = evaluate(base, d.type, [t.value for t in ins], cargs)
+                except ZeroDivisionError:
+                    vals = None
+                if vals is not None and no == 1:
+                    c = ctx.const(vals[0], outs[0].type)
+                    out.append(Op(OPS["mov" + _sfx(outs[0])], [outs[0], c]))
+                    set_copy(outs[0], c)
+                    continue
+            simp = _simplify(base, d.type, ins, cargs, ctx)
+            if simp is not None and no == 1:
+                dst = outs[0]
+                if simp is dst:
+                    continue
+                forget(dst)
+                out.append(Op(OPS["mov" + _sfx(dst)], [dst, simp]))
+                set_copy(dst, simp)
+                continue
+            for t in outs:
+                forget(t)
+            new = Op(d, args, no, ni)
+            out.append(new)
+            if base == "mov":
+                src = ins[0]
+                if src is outs[0]:
+                    out.pop()
+                else:
+                    set_copy(outs[0], src)
+            continue
+        # non-pure op: outputs are redefined
+        for t in args[:no]:
+            forget(t)
+        if base == "call":
+            h = cargs[0]
+            if not h.flags & CallFlags.NO_WRITE_GLOBALS:
+                forget_globals()
+        out.append(Op(d, args, no, ni))
+    return out
+
+
+def _sfx(t) -> str:
+    return "_i64" if t.type.name == "I64" else "_i32"
+
+
+def _simplify(base: str, type_, ins, cargs, ctx):
+    """A temp or constant equal to the op's result, or None."""
+    if type_ is None or len(ins) != 2:
+        return None
+    a, b = ins
+    m = MASK[type_]
+    if base in ("add", "or", "xor", "sub", "shl", "shr", "sar", "rotl", "rotr") \
+            and b.is_const and b.value == 0:
+        return a
+    if base in ("add", "or", "xor") and a.is_const and a.value == 0:
+        return b
+    if base == "and":
+        if b.is_const and b.value == m:
+            return a
+        if a.is_const and a.value == m:
+            return b
+        if (b.is_const and b.value == 0) or (a.is_const and a.value == 0):
+            return ctx.const(0, type_)
+        if a is b:
+            return a
+    if base == "or" and a is b:
+        return a
+    if base in ("xor", "sub") and a is b:
+        return ctx.const(0, type_)
+    if base == "mul":
+        if b.is_const and b.value == 1:
+            return a
+        if a.is_const and a.value == 1:
+            return b
+        if (b.is_const and b.value == 0) or (a.is_const and a.value == 0):
+            return ctx.const(0, type_)
+    return None
+
+
+# ----------------------------------------------------------------- unreachable code
+
+
+def _unreachable(ops: list[Op]) -> list[Op]:
+    refs: dict[int, int] = {}
+    for op in ops:
+        if op.opdef.base in ("br", "brcond"):
+            lab = op.args[-1]
+            refs[lab.id] = refs.get(lab.id, 0) + 1
+    out = []
+    dead = False
+    for op in ops:
+        base = op.opdef.base
+        if base == "set_label":
+            if refs.get(op.args[0].id, 0) == 0:
+                continue            # unreferenced label: no block starts here
+            dead = False
+        if dead and base != "insn_start":
+            if base in ("br", "brcond"):
+                refs[op.args[-1].id] -= 1
+            continue
+        if dead:
+            continue
+        out.append(op)
+        if base in ("br", "exit_tb", "lookup_and_goto_ptr"):
+            dead = True
+    # a br to the label right after it is a fall-through
+    kept = []
+    for i, op in enumerate(out):
+        if (op.opdef.base == "br" and i + 1 < len(out) and out[i + 1].opdef.base == "set_label"
+                and out[i + 1].args[0] is op.args[0]):
+            refs[op.args[0].id] -= 1
+            continue
+        kept.append(op)
+    # second pass: labels whose only references were removed
+    final = []
+    for op in kept:
+        if op.opdef.base == "set_label" and refs.get(op.args[0].id, 0) == 0:
+            continue
+        final.append(op)
+    for op in final:
+        if op.opdef.base == "set_label":
+            op.args[0].refs = refs.get(op.args[0].id, 0)
+    return final
+
+
+# ---------------------------------------------------------------------- liveness/DCE
+
+
+def _blocks(ops):
+    """Split OPS into basic blocks: list of (start, end) index ranges."""
+    starts = {0}
+    for i, op in enumerate(ops):
+        base = op.opdef.base
+        if base == "set_label":
+            starts.add(i)
+        if op.opdef.flags & OpFlags.BB_END and base != "set_label":
+            starts.add(i + 1)
+    s = sorted(x for x in starts if x <= len(ops))
+    blocks = []
+    for k, st in enumerate(s):
+        en = s[k + 1] if k + 1 < len(s) else len(ops)
+        if st < en:
+            blocks.append((st, en))
+    return blocks
+
+
+def _dce(ops: list[Op], globals_) -> list[Op]:
+    if not ops:
+        return ops
+    all_globals = frozenset(id(t) for t in globals_.temps)
+    blocks = _blocks(ops)
+    label_block = {}
+    for bi, (st, en) in enumerate(blocks):
+        if ops[st].opdef.base == "set_label":
+            label_block[ops[st].args[0].id] = bi
+    live_in = [set() for _ in blocks]
+    changed = True
+    dead_ops: set[int] = set()
+    while changed:
+        changed = False
+        dead_ops = set()
+        for bi in range(len(blocks) - 1, -1, -1):
+            st, en = blocks[bi]
+            last = ops[en - 1]
+            lb = last.opdef.base
+            live: set = set()
+            if lb not in ("br", "exit_tb", "lookup_and_goto_ptr") and bi + 1 < len(blocks):
+                live |= live_in[bi + 1]
+            for i in range(en - 1, st - 1, -1):
+                op = ops[i]
+                live = _step(op, live, all_globals, live_in, label_block, dead_ops, i)
+            if live != live_in[bi]:
+                live_in[bi] = live
+                changed = True
+    return [op for i, op in enumerate(ops) if i not in dead_ops]
+
+
+def _step(op, live: set, all_globals, live_in, label_block, dead_ops, i):
+    d = op.opdef
+    base = d.base
+    no, ni = op.nb_oargs, op.nb_iargs
+    if base in ("exit_tb", "lookup_and_goto_ptr", "goto_tb"):
+        return live | all_globals
+    if base == "br":
+        return set(live_in[label_block[op.args[0].id]])
+    if base == "brcond":
+        live = live | live_in[label_block[op.args[-1].id]]
+    outs = op.args[:no]
+    ins = op.args[no:no + ni]
+    removable = base in PURE_BASES
+    if base == "call":
+        h = op.args[-1]
+        removable = (h.flags & CallFlags.NO_WRITE_GLOBALS) and (h.flags & CallFlags.NO_SIDE_EFFECTS)
+    if base == "discard":
+        live = set(live)
+        live.discard(id(op.args[0]))
+        return live
+    if removable and outs and not any(id(t) in live for t in outs):
+        dead_ops.add(i)
+        return live
+    live = set(live)
+    for t in outs:
+        live.discard(id(t))
+    for t in ins:
+        if not t.is_const:
+            live.add(id(t))
+    if d.flags & OpFlags.MAY_RAISE:
+        live |= all_globals
+    if base == "call" and (op.args[-1].flags & CallFlags.NO_RWG) != CallFlags.NO_RWG:
+        live |= all_globals
+    return live
