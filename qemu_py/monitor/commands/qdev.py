@@ -19,12 +19,14 @@ from qemu_py.qom.types import type_is_a
 from ..errors import DEVICE_NOT_FOUND, QMPError
 
 
-def _bus_name(machine, cls) -> str:
+def _no_hotplug_error(machine, cls) -> QMPError:
+    """What QEMU says when a device cannot be added to a running machine."""
     if type_is_a(cls.TYPE_NAME, "isa-device"):
         bus = getattr(machine, "isa_bus", None)
-        if bus is not None:
-            return bus.bus_name
-    return "main-system-bus"
+        if bus is None:
+            return QMPError(f"No 'ISA' bus found for device '{cls.TYPE_NAME}'")
+        return QMPError(f"Bus '{bus.bus_name}' does not support hotplugging")
+    return QMPError("Bus 'main-system-bus' does not support hotplugging")
 
 
 def _chardevs(vm) -> dict:
@@ -43,10 +45,19 @@ def device_add(session, args: dict):
     if bus is not None:
         raise QMPError(f"Bus '{bus}' not found", DEVICE_NOT_FOUND)
     if not getattr(ti.cls, "HOTPLUGGABLE", False):
-        raise QMPError(f"Bus '{_bus_name(vm.machine, ti.cls)}' does not support hotplugging")
+        raise _no_hotplug_error(vm.machine, ti.cls)
     if "id" in args and type(args["id"]) is not str:
         raise QMPError("Invalid parameter type for 'id', expected: string")
-    create_device(vm.machine, args, _chardevs(vm))
+    machine = vm.machine
+    before = {c: set(c.children()) for c in (machine.peripheral, machine.peripheral_anon)}
+    try:
+        create_device(machine, args, _chardevs(vm))
+    except Exception:
+        # a device that failed to plug leaves no trace, as in QEMU
+        for container, kids in before.items():
+            for name, child in set(container.children()) - kids:
+                container.del_child(child)
+        raise
 
 
 def device_del(session, id):
