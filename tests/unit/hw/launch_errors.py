@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-from conftest import ROOT
+from tests.unit.hw.x86_qtest import ROOT
 
 
 def run_and_capture(*args, machine="pc") -> str:

@@ -1,4 +1,4 @@
-"""Fixtures for the x86 device qtests: a real emulator process and a tiny client.
+"""Helpers for the x86 device qtests: a real emulator process and a tiny client.
 
 ``qtest(*args)`` launches ``python -m qemu_py -M pc -accel qtest`` the way
 QEMU's libqtest does (the test listens on a unix socket, the emulator
@@ -16,7 +16,6 @@ import subprocess
 import sys
 import tempfile
 
-import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
@@ -116,20 +115,6 @@ class Session:
         return rc
 
 
-@pytest.fixture
-def qtest():
-    sessions = []
-
-    def launch(*args, machine="pc"):
-        s = Session(list(args), machine=machine)
-        sessions.append(s)
-        return s
-
-    yield launch
-    for s in sessions:
-        s.close()
-
-
 def build_machine(*args):
     """Build a machine in this process (no qtest server); returns the Emulator."""
     from qemu_py.cli import parse_args
@@ -138,19 +123,3 @@ def build_machine(*args):
     emu = Emulator(cfg)
     emu.build()
     return emu
-
-
-@pytest.fixture
-def machine():
-    emus = []
-
-    def make(*args):
-        emu = build_machine(*args)
-        emus.append(emu)
-        return emu.vm.machine
-
-    yield make
-    for emu in emus:
-        for chr_ in emu.chardevs.values():
-            chr_.close()
-        emu.loop.close()

@@ -124,7 +124,7 @@ def test_microvm_switches(machine):
     m = machine("-M", "microvm,pit=off,rtc=off,isa-serial=off,pic=off", "-accel", "qtest")
     names = {d.TYPE_NAME for d in m.isa_bus.devices}
     assert names == set()
-    from launch_errors import run_and_capture
+    from tests.unit.hw.launch_errors import run_and_capture
     assert "pcie=on is not supported" in run_and_capture(machine="microvm,pcie=on")
     assert "No 'PCI' bus found for device 'pci-testdev'" in \
         run_and_capture("-device", "pci-testdev", machine="microvm")
