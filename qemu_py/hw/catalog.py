@@ -5,3 +5,4 @@ from .i386 import pc  # noqa: F401
 from .i386 import microvm  # noqa: F401
 from .misc import debugexit  # noqa: F401
 from .pci import testdev  # noqa: F401
+from .arm import virt as arm_virt  # noqa: F401
