@@ -37,21 +37,26 @@ Ops (``MemoryRegionOps``)
     accepts nothing; ``UNASSIGNED_IO_OPS`` reads all-ones and ignores writes
     with MEMTX_OK (the x86 ``io`` root).
 
-Address spaces (``AddressSpace(root, name, big_endian=False)``)
+Address spaces (``AddressSpace(root, name, big_endian=False, page_bits=12)``)
     ``read``/``write`` follow address_space_rw exactly: translate (RAM
-    lengths clamped to the dispatch section, MMIO not clamped, IOMMU loop
-    with permission checks), then per piece a direct copy (RAM; ROM and
+    lengths clamped to the dispatch section, i.e. the leading partial page,
+    the whole pages or the trailing partial page of the FlatRange, which
+    only ram_device can observe; MMIO not clamped; IOMMU loop with
+    permission checks), then per piece a direct copy (RAM; ROM and
     romd reads) or a dispatch of ``memory_access_size`` bytes in host order;
     errors are OR-ed and the loop continues into the next region; ROM
     writes are dispatched to the unassigned ops and dropped; only the
     target region's own ``readonly`` blocks a direct write (a readonly
     alias of RAM does not).  ``attrs.memory`` on a non-RAM piece gives
     ACCESS_ERROR for that piece.  ``read_value``/``write_value`` are the
-    qtest readX/writeX conveniences (target byte order).  ``flatview()``,
-    ``translate()``, ``find()`` (memory_region_find), ``ram_ptr()`` (a
-    memoryview into host RAM), listeners (``add_listener`` replays
-    region_add, ``remove_listener`` replays region_del),
-    ``mtree_text(flat=False)`` and ``destroy()``.
+    qtest readX/writeX conveniences (target byte order), with a fast path
+    for single-piece RAM and I/O accesses behind a one-entry MRU cache.
+    ``flatview()``, ``translate(addr, is_write, attrs, length=None)``,
+    ``find(addr, size)`` (memory_region_find), ``ram_ptr(addr, size,
+    is_write=False)`` (a memoryview into host RAM; read-only for ROM and
+    romd), listeners (``add_listener`` replays region_add,
+    ``remove_listener`` replays region_del), ``mtree_text(flat=False,
+    owner=False, disabled=False)`` and ``destroy()``.
     ``memory_transaction()`` batches changes; listeners hear of them at the
     outermost commit.  ``mtree_info(spaces, flat)`` prints several spaces.
 

@@ -24,19 +24,22 @@ def pc_like():
 
 def test_tree_text():
     _, space = pc_like()
-    assert space.mtree_text() == """\
-address-space: memory
-  0000000000000000-ffffffffffffffff (prio 0, container): system
-    0000000000000000-0000000007ffffff (prio 0, ram): alias ram-below-4g @pc.ram 0000000000000000-0000000007ffffff
-    0000000000000000-ffffffffffffffff (prio -1, i/o): pci
-      00000000feb00000-00000000feb1ffff (prio 0, i/o): e1000-mmio
-    00000000000f0000-00000000000fffff (prio 1, ram): alias pam-rom @pc.ram 00000000000f0000-00000000000fffff
-    00000000fffc0000-00000000ffffffff (prio 0, rom): pc.bios
-
-memory-region: pc.ram
-  0000000000000000-0000000007ffffff (prio 0, ram): pc.ram
-
-"""
+    alias_line = ("    {}-{} (prio {}, ram): alias {} @pc.ram {}-{}").format
+    assert space.mtree_text().splitlines() == [
+        "address-space: memory",
+        "  0000000000000000-ffffffffffffffff (prio 0, container): system",
+        alias_line("0000000000000000", "0000000007ffffff", 0, "ram-below-4g",
+                   "0000000000000000", "0000000007ffffff"),
+        "    0000000000000000-ffffffffffffffff (prio -1, i/o): pci",
+        "      00000000feb00000-00000000feb1ffff (prio 0, i/o): e1000-mmio",
+        alias_line("00000000000f0000", "00000000000fffff", 1, "pam-rom",
+                   "00000000000f0000", "00000000000fffff"),
+        "    00000000fffc0000-00000000ffffffff (prio 0, rom): pc.bios",
+        "",
+        "memory-region: pc.ram",
+        "  0000000000000000-0000000007ffffff (prio 0, ram): pc.ram",
+        ""]
+    assert space.mtree_text().endswith("pc.ram\n\n")
 
 
 def test_tree_text_with_disabled_regions_and_owners():
