@@ -256,6 +256,11 @@ class MemoryRegion:
     def is_alias(self) -> bool:
         return self._alias is not None
 
+    def is_mapped(self) -> bool:
+        """memory_region_is_mapped: in a container, or the target (directly or
+        along an alias chain) of an alias that is."""
+        return self._container is not None or any(a.is_mapped() for a in self._aliased_by)
+
     def type_label(self) -> str:
         """The kind as ``info mtree`` prints it (spec §1.2)."""
         mr = self

@@ -5,6 +5,8 @@ import mmap
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from qemu_py.memory import AddressSpace, MemoryRegion, MemTxResult
 
@@ -136,3 +138,34 @@ def test_host_accesses_stay_inside_the_buffer():
     mr = MemoryRegion.ram_device("edge", 8, bytearray(8))
     with pytest.raises(IndexError, match="outside the 0x8-byte host buffer"):
         mr.dispatch_read(6, 4)
+
+
+@settings(max_examples=100, deadline=None)
+@given(ops=st.lists(st.tuples(st.booleans(), st.integers(0, 0xEC), st.binary(min_size=1,
+                                                                           max_size=20)),
+                    max_size=10),
+       big_endian=st.booleans())
+def test_ram_device_has_ram_byte_semantics(ops, big_endian):
+    root = MemoryRegion("system", 1 << 32)
+    space = AddressSpace(root, "memory", big_endian=big_endian)
+    host = bytearray(0x100)
+    mr = MemoryRegion.ram_device("ramd", 0x100, host)
+    sizes = []
+    mr.on_ram_device_access = lambda kind, off, size, value: sizes.append(size)
+    root.add_subregion(0x1000, mr)
+    model = bytearray(0x100)
+    for is_write, offset, data in ops:
+        sizes.clear()
+        if is_write:
+            assert space.write(0x1000 + offset, data) == OK
+            model[offset:offset + len(data)] = data
+        else:
+            assert space.read(0x1000 + offset, len(data)) == (
+                bytes(model[offset:offset + len(data)]), OK)
+        # largest power of two <= remaining, capped at 8, whatever the alignment
+        expect, left = [], len(data)
+        while left:
+            expect.append(min(8, 1 << (left.bit_length() - 1)))
+            left -= expect[-1]
+        assert sizes == expect
+    assert host == model

@@ -113,3 +113,15 @@ def test_set_address_of_an_unmapped_region():
     mr = MemoryRegion("free", 16)
     mr.set_address(0x40)
     assert mr.addr == 0x40
+
+
+def test_is_mapped_follows_alias_chains():
+    target = MemoryRegion.ram("pc.ram", 0x1000)
+    inner = MemoryRegion.alias("inner", target, 0, 0x100)
+    outer = MemoryRegion.alias("outer", inner, 0, 0x100)
+    root = MemoryRegion("system", 0x10000)
+    assert not target.is_mapped()
+    root.add_subregion(0, outer)
+    assert target.is_mapped() and inner.is_mapped() and outer.is_mapped()
+    root.del_subregion(outer)
+    assert not target.is_mapped()
