@@ -103,7 +103,7 @@ def test_python_qemuqtestmachine_fd_launch_shape():
             "-chardev", f"socket,id=qtest,fd={qt_theirs.fileno()}", "-qtest", "chardev:qtest",
             "-accel", "qtest"]
     proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, close_fds=False,
+                            stderr=subprocess.STDOUT,
                             pass_fds=(mon_theirs.fileno(), qt_theirs.fileno()))
     mon_theirs.close()
     qt_theirs.close()
