@@ -23,8 +23,9 @@ from qemu_py.memory import (AddressSpace, Endian, MemoryRegion, MemoryRegionOps,
 from .recording import RecordingDevice
 
 SPACE = 0x40
-SETTINGS = settings(max_examples=150, deadline=None,
+SETTINGS = settings(max_examples=120, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
+LIGHT = settings(SETTINGS, max_examples=50)
 
 
 # ----------------------------------------------------------------- property 1
@@ -251,7 +252,7 @@ def test_flatview_matches_per_byte_owners_through_changes(tree, data):
         check(model, root, space, tracker)
 
 
-@SETTINGS
+@LIGHT
 @given(tree=trees(), data=st.data())
 def test_lazily_rendered_view_matches_too(tree, data):
     """A space without listeners renders on demand; same answers."""
@@ -347,7 +348,7 @@ def test_byte_array_device_is_ram_like_where_the_rules_say(p, big_endian, ops):
                 assert got[o - offset:o - offset + s] == want
 
 
-@SETTINGS
+@LIGHT
 @given(endianness=st.sampled_from(list(Endian)), big_endian=st.booleans(), ops=accesses)
 def test_valid_and_impl_unaligned_up_to_8_is_exactly_ram(endianness, big_endian, ops):
     p = dict(valid_min=1, valid_max=8, valid_unaligned=True, impl_min=1, impl_max=8,
