@@ -25,7 +25,6 @@ class Hcall(enum.IntEnum):
     KVMPPC_H_RTAS = 0xF000
 
 
-
 class HStatus(enum.IntEnum):
     H_SUCCESS = 0
     H_BUSY = 1

@@ -28,7 +28,7 @@ leading 0 octal, decimal, optional minus) and the answer is
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from qemu_py.target.ppc.hpt_backend import HptBackend
 from qemu_py.target.ppc.kvm_hptes import KvmHptError
@@ -103,7 +103,9 @@ class SpaprHcalls:
     def registered(self) -> list[int]:
         return sorted(self._handlers)
 
-    def hcall(self, opcode: object, args: Sequence[object] = (), *, problem_state: bool = False) -> list[int]:
+    def hcall(
+        self, opcode: object, args: Sequence[object] = (), *, problem_state: bool = False
+    ) -> list[int]:
         """Run one hypercall; returns ``[r3, r4, ...]`` (see the module docstring)."""
         try:
             arglist = list(args)
@@ -131,7 +133,7 @@ def _parse_c_number(token: str) -> int:
     if neg or text.startswith("+"):
         text = text[1:]
     if text[:2].lower() == "0x":
-        value = int(text[2:], 16)
+        value = int(text, 16)
     elif len(text) > 1 and text.startswith("0"):
         value = int(text[1:], 8)
     else:

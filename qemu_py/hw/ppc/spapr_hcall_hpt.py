@@ -27,8 +27,8 @@ called with ``(ptex, pte0, pte1)`` wherever QEMU calls
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from qemu_py.target.ppc.hpt_backend import HptBackend
 from qemu_py.target.ppc.hpte import (
@@ -136,9 +136,7 @@ def h_enter(ctx: HptHcallContext, args: list[int]) -> int:
     return H_SUCCESS
 
 
-def remove_hpte(
-    ctx: HptHcallContext, ptex: int, avpn: int, flags: int
-) -> tuple[int, int, int]:
+def remove_hpte(ctx: HptHcallContext, ptex: int, avpn: int, flags: int) -> tuple[int, int, int]:
     """QEMU's ``remove_hpte``: ``(REMOVE_* code, old pte0, old pte1)``."""
     if not ctx.valid_ptex(ptex):
         return REMOVE_PARM, 0, 0

@@ -26,15 +26,15 @@ model does not cover), so there is no RTAS code here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from qemu_py.target.ppc.guest_memory import RamMemory
 from qemu_py.target.ppc.hpt_backend import HptBackend, MemoryHPT
 from qemu_py.target.ppc.hpte import HPTE64_V_HPTE_DIRTY, HPTE_SIZE
+from qemu_py.target.ppc.kvm_hptes import KvmSimHPT
 from qemu_py.target.ppc.kvm_htab_abi import ByteOrder
 from qemu_py.target.ppc.kvm_htab_sim import KvmHtabSim
-from qemu_py.target.ppc.kvm_hptes import KvmSimHPT
 
 MIN_HTAB_SHIFT = 18
 MAX_HTAB_SHIFT = 46
@@ -56,7 +56,7 @@ def spapr_hpt_shift_for_ramsize(ram_size: int) -> int:
 
 def validate_htab_shift(htab_shift: int) -> int:
     if isinstance(htab_shift, bool) or not isinstance(htab_shift, int):
-        raise ValueError(f"htab-shift={htab_shift!r}: expected an integer")
+        raise TypeError(f"htab-shift={htab_shift!r}: expected an integer")
     if not MIN_HTAB_SHIFT <= htab_shift <= MAX_HTAB_SHIFT:
         raise ValueError(
             f"htab-shift={htab_shift}: must be between {MIN_HTAB_SHIFT} and {MAX_HTAB_SHIFT}"
@@ -118,7 +118,7 @@ def create_spapr_hpt(
         memory.write(0, dirty_htab_image(shift))
         return SpaprHpt(shift, MemoryHPT(memory, 0, shift))
     if is_ram is None:
-        is_ram = lambda addr: addr < ram_size  # noqa: E731
+        is_ram = lambda addr: addr < ram_size
     if kvm is None:
         kvm = KvmHtabSim(shift, host_byteorder=host_byteorder, is_ram=is_ram)
     got = kvm.allocate_htab(shift)

@@ -43,8 +43,14 @@ def get_phys_page_debug(
     """Real address of the 4 KiB page holding ``ea``, or None if untranslatable."""
     for access in (AccessType.DATA_LOAD, AccessType.INST_FETCH):
         result = xlate(
-            ea, access, state, slb, backend,
-            model=model, guest_visible=False, update_rc=update_rc,
+            ea,
+            access,
+            state,
+            slb,
+            backend,
+            model=model,
+            guest_visible=False,
+            update_rc=update_rc,
         )
         if isinstance(result, Translation):
             return result.raddr & TARGET_PAGE_MASK
@@ -84,7 +90,7 @@ def memory_rw_debug(
             if data is None:
                 out += memory.read(phys, chunk)
             else:
-                memory.write(phys, data[done:done + chunk])
+                memory.write(phys, data[done : done + chunk])
         except GuestMemoryError:
             return None
         done += chunk

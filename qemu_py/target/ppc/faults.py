@@ -55,4 +55,6 @@ class MmuFault:
             extra.append(f"dsisr={self.dsisr:#010x}")
         if self.srr1 is not None:
             extra.append(f"srr1={self.srr1:#010x}")
-        return f"{self.interrupt.value} at ea {self.ea:#x}" + (" " + " ".join(extra) if extra else "")
+        return f"{self.interrupt.value} at ea {self.ea:#x}" + (
+            " " + " ".join(extra) if extra else ""
+        )

@@ -44,11 +44,11 @@ class RamMemory:
 
     def read(self, addr: int, length: int) -> bytes:
         _check(addr, length, self.size)
-        return bytes(self.data[addr:addr + length])
+        return bytes(self.data[addr : addr + length])
 
     def write(self, addr: int, data: bytes) -> None:
         _check(addr, len(data), self.size)
-        self.data[addr:addr + len(data)] = data
+        self.data[addr : addr + len(data)] = data
 
 
 class SparseMemory:
@@ -70,7 +70,7 @@ class SparseMemory:
             page, off = divmod(addr, self.PAGE)
             chunk = min(length, self.PAGE - off)
             data = self._pages.get(page)
-            out += data[off:off + chunk] if data is not None else bytes(chunk)
+            out += data[off : off + chunk] if data is not None else bytes(chunk)
             addr += chunk
             length -= chunk
         return bytes(out)
@@ -82,5 +82,5 @@ class SparseMemory:
             page, off = divmod(addr + pos, self.PAGE)
             chunk = min(len(data) - pos, self.PAGE - off)
             buf = self._pages.setdefault(page, bytearray(self.PAGE))
-            buf[off:off + chunk] = data[pos:pos + chunk]
+            buf[off : off + chunk] = data[pos : pos + chunk]
             pos += chunk

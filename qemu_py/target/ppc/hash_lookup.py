@@ -71,9 +71,7 @@ def pteg_index(h: int, hpt_mask: int) -> int:
     return (h & hpt_mask) * HPTES_PER_GROUP
 
 
-def pteg_search(
-    backend: HptBackend, h: int, sps: SegmentPageSizes, ptem: int
-) -> HptMatch | None:
+def pteg_search(backend: HptBackend, h: int, sps: SegmentPageSizes, ptem: int) -> HptMatch | None:
     """Search one PTEG for ``ptem``; entries whose page size does not decode are skipped."""
     ptex = pteg_index(h, backend.hpt_mask)
     for slot, (pte0, pte1) in enumerate(backend.read_hptes(ptex, HPTES_PER_GROUP)):

@@ -95,7 +95,7 @@ class MemoryHPT(HptBackend):
         self.check_range(ptex, n)
         raw = self.memory.read(self._addr(ptex), n * HPTE_SIZE)
         return [
-            (int.from_bytes(raw[o:o + 8], "big"), int.from_bytes(raw[o + 8:o + 16], "big"))
+            (int.from_bytes(raw[o : o + 8], "big"), int.from_bytes(raw[o + 8 : o + 16], "big"))
             for o in range(0, n * HPTE_SIZE, HPTE_SIZE)
         ]
 

@@ -55,38 +55,38 @@ PTE1 = BitLayout(
 )
 
 # pte0
-HPTE64_V_SSIZE = PTE0["B"].mask            # 0xC000000000000000
+HPTE64_V_SSIZE = PTE0["B"].mask  # 0xC000000000000000
 HPTE64_V_SSIZE_256M = 0x0000000000000000
 HPTE64_V_SSIZE_1T = 0x4000000000000000
-HPTE64_V_AVPN = PTE0["AVPN"].mask          # 0x3FFFFFFFFFFFFF80
-HPTE64_V_SW = PTE0["SW"].mask              # 0x78
-HPTE64_V_LARGE = PTE0["L"].mask            # 0x4
-HPTE64_V_SECONDARY = PTE0["H"].mask        # 0x2
-HPTE64_V_VALID = PTE0["V"].mask            # 0x1
-HPTE64_V_BOLTED = 0x10                     # software convention (Linux, KVM)
-HPTE_V_ABSENT = 0x20                       # KVM host copy only
-HPTE_V_HVLOCK = 0x40                       # KVM host copy only
-HPTE64_V_HPTE_DIRTY = 0x40                 # QEMU spapr migration tracking
+HPTE64_V_AVPN = PTE0["AVPN"].mask  # 0x3FFFFFFFFFFFFF80
+HPTE64_V_SW = PTE0["SW"].mask  # 0x78
+HPTE64_V_LARGE = PTE0["L"].mask  # 0x4
+HPTE64_V_SECONDARY = PTE0["H"].mask  # 0x2
+HPTE64_V_VALID = PTE0["V"].mask  # 0x1
+HPTE64_V_BOLTED = 0x10  # software convention (Linux, KVM)
+HPTE_V_ABSENT = 0x20  # KVM host copy only
+HPTE_V_HVLOCK = 0x40  # KVM host copy only
+HPTE64_V_HPTE_DIRTY = 0x40  # QEMU spapr migration tracking
 
 #: ``HPTE64_V_COMPARE``: B, AVPN, H and V must match; L and SW are ignored.
 HPTE64_V_COMPARE_MASK = 0xFFFFFFFFFFFFFF83
 
 # pte1
-HPTE64_R_PP0 = PTE1["PP0"].mask            # 0x8000000000000000
-HPTE64_R_TS = PTE1["TS"].mask              # 0x4000000000000000
-HPTE64_R_KEY_HI = PTE1["KEY_HI"].mask      # 0x3000000000000000
-HPTE64_R_RPN = PTE1["RPN"].mask            # 0x0FFFFFFFFFFFF000
+HPTE64_R_PP0 = PTE1["PP0"].mask  # 0x8000000000000000
+HPTE64_R_TS = PTE1["TS"].mask  # 0x4000000000000000
+HPTE64_R_KEY_HI = PTE1["KEY_HI"].mask  # 0x3000000000000000
+HPTE64_R_RPN = PTE1["RPN"].mask  # 0x0FFFFFFFFFFFF000
 HPTE64_R_RPN_SHIFT = 12
-HPTE64_R_KEY_LO = PTE1["KEY_LO"].mask      # 0xE00
-HPTE64_R_R = PTE1["R"].mask                # 0x100
-HPTE64_R_C = PTE1["C"].mask                # 0x80
-HPTE64_R_W = PTE1["W"].mask                # 0x40
-HPTE64_R_I = PTE1["I"].mask                # 0x20
-HPTE64_R_M = PTE1["M"].mask                # 0x10
-HPTE64_R_G = PTE1["G"].mask                # 0x08
+HPTE64_R_KEY_LO = PTE1["KEY_LO"].mask  # 0xE00
+HPTE64_R_R = PTE1["R"].mask  # 0x100
+HPTE64_R_C = PTE1["C"].mask  # 0x80
+HPTE64_R_W = PTE1["W"].mask  # 0x40
+HPTE64_R_I = PTE1["I"].mask  # 0x20
+HPTE64_R_M = PTE1["M"].mask  # 0x10
+HPTE64_R_G = PTE1["G"].mask  # 0x08
 HPTE64_R_WIMG = HPTE64_R_W | HPTE64_R_I | HPTE64_R_M | HPTE64_R_G
-HPTE64_R_N = PTE1["N"].mask                # 0x4
-HPTE64_R_PP = PTE1["PP"].mask              # 0x3
+HPTE64_R_N = PTE1["N"].mask  # 0x4
+HPTE64_R_PP = PTE1["PP"].mask  # 0x3
 
 # ISA 3.0 format
 HPTE_V_COMMON_BITS = 0x000FFFFFFFFFFFFF

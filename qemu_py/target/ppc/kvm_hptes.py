@@ -40,7 +40,7 @@ where :class:`~.hpt_backend.MemoryHPT` returns whatever was stored.
 from __future__ import annotations
 
 import errno as errno_mod
-from typing import Callable
+from collections.abc import Callable
 
 from .hpt_backend import HptBackend
 from .hpte import HPTE64_V_VALID
@@ -84,7 +84,7 @@ def kvmppc_read_hptes(
     host_byteorder: ByteOrder = "little",
     spare_byte: bool = True,
 ) -> list[tuple[int, int]]:
-    """Exactly ``n`` ``(pte0, pte1)`` pairs from HPTE index ``ptex``; invalid ones are ``(0, 0)``."""
+    """Exactly ``n`` ``(pte0, pte1)`` pairs from HPTE index ``ptex``; invalid ones are zero."""
     if n < 1:
         raise ValueError(f"kvmppc_read_hptes: n={n}, must be at least 1")
     if ptex < 0:
@@ -168,7 +168,8 @@ def _write_record(open_fd: OpenHtabFd, record: bytes, ptex: int, what: str) -> N
         fd.close()
     if rc != len(record):
         raise KvmHptError(
-            f"{what}: Unable to update KVM HPT at ptex {ptex:#x} (wrote {rc} of {len(record)} bytes)"
+            f"{what}: Unable to update KVM HPT at ptex {ptex:#x} "
+            f"(wrote {rc} of {len(record)} bytes)"
         )
 
 
@@ -180,7 +181,9 @@ def kvmppc_write_hpte(
     _write_record(open_fd, record, ptex, "kvmppc_write_hpte")
 
 
-def kvmppc_remove_hpte(open_fd: OpenHtabFd, ptex: int, *, host_byteorder: ByteOrder = "little") -> None:
+def kvmppc_remove_hpte(
+    open_fd: OpenHtabFd, ptex: int, *, host_byteorder: ByteOrder = "little"
+) -> None:
     """Invalidate entry ``ptex`` with one ``{ptex, 0, 1}`` record (not in QEMU)."""
     record = HtabHeader(ptex, 0, 1).pack(host_byteorder)
     _write_record(open_fd, record, ptex, "kvmppc_remove_hpte")

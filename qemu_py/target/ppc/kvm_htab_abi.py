@@ -117,6 +117,6 @@ def pack_hpte(pte0: int, pte1: int) -> bytes:
 
 def unpack_hpte(buf: bytes, offset: int) -> tuple[int, int]:
     return (
-        int.from_bytes(buf[offset:offset + 8], "big"),
-        int.from_bytes(buf[offset + 8:offset + 16], "big"),
+        int.from_bytes(buf[offset : offset + 8], "big"),
+        int.from_bytes(buf[offset + 8 : offset + 16], "big"),
     )

@@ -51,7 +51,8 @@ from __future__ import annotations
 import errno
 import os
 import re
-from typing import Callable
+from collections.abc import Callable
+from typing import Self
 
 from .hpte import (
     HPTE64_R_C,
@@ -95,9 +96,9 @@ _H_PTEG_FULL = -6
 _H_NOT_FOUND = -7
 
 # Per-entry class byte used to scan runs at C speed with ``re``.
-_C_PRESENT = 1   # hardware V or ABSENT
-_C_BOLTED = 2    # BOLTED software bit
-_C_DIRTY = 4     # kernel's hpte_dirty()
+_C_PRESENT = 1  # hardware V or ABSENT
+_C_BOLTED = 2  # BOLTED software bit
+_C_DIRTY = 4  # kernel's hpte_dirty()
 
 
 def _oserror(code: int, what: str) -> OSError:
@@ -204,7 +205,7 @@ class HtabFd:
             if not self.writable:
                 self.kvm.hpte_mod_interest -= 1
 
-    def __enter__(self) -> HtabFd:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -394,7 +395,9 @@ class KvmHtabSim:
                 n_invalid = end - i
                 i = end
             if n_valid or n_invalid:
-                out[hdr_at:hdr_at + HTAB_HEADER_SIZE] = HtabHeader(index, n_valid, n_invalid).pack(order)
+                out[hdr_at : hdr_at + HTAB_HEADER_SIZE] = HtabHeader(
+                    index, n_valid, n_invalid
+                ).pack(order)
             else:
                 del out[hdr_at:]
                 nb -= HTAB_HEADER_SIZE

@@ -11,16 +11,16 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-MSR_SF = 1 << 63     # 64-bit mode
-MSR_HV = 1 << 60     # hypervisor state
-MSR_PR = 1 << 14     # problem state
-MSR_IR = 1 << 5      # instruction relocation
-MSR_DR = 1 << 4      # data relocation
+MSR_SF = 1 << 63  # 64-bit mode
+MSR_HV = 1 << 60  # hypervisor state
+MSR_PR = 1 << 14  # problem state
+MSR_IR = 1 << 5  # instruction relocation
+MSR_DR = 1 << 4  # data relocation
 
 LPCR_VPM0 = 1 << 63
 LPCR_VPM1 = 1 << 62  # virtualised partition memory: faults go to HDSI/HISI
-LPCR_ISL = 1 << 61   # ignore SLB large page: hash as 4K
-LPCR_HR = 1 << 20    # host radix (MMU 3.00)
+LPCR_ISL = 1 << 61  # ignore SLB large page: hash as 4K
+LPCR_HR = 1 << 20  # host radix (MMU 3.00)
 
 PAGE_READ = 0x1
 PAGE_WRITE = 0x2

@@ -62,7 +62,9 @@ def good_hpte(rng):
 
 def random_op(rng, used, eas, avpns):
     kind = rng.choice(("enter", "enter", "enter", "remove", "protect", "read", "bulk", "xlate"))
-    pick = lambda: rng.choice(used) if used and rng.random() < 0.8 else rng.randrange(1 << (SHIFT - 4))  # noqa: E731
+    pick = lambda: (
+        rng.choice(used) if used and rng.random() < 0.8 else rng.randrange(1 << (SHIFT - 4))
+    )
 
     def avpn_for(ptex):
         """Mostly the right AVPN for the entry last entered there."""
@@ -73,18 +75,18 @@ def random_op(rng, used, eas, avpns):
     if kind == "enter":
         ptex, pteh, ptel, ea = good_hpte(rng)
         if used and rng.random() < 0.15:
-            ptex = rng.choice(used)                         # aim at an occupied slot
+            ptex = rng.choice(used)  # aim at an occupied slot
         eas.append(ea)
         avpns[ptex] = pteh & ~0x7F
         roll = rng.random()
         if roll < 0.05:
-            pteh &= ~1                                      # V clear: QEMU stores it anyway
+            pteh &= ~1  # V clear: QEMU stores it anyway
         elif roll < 0.1:
-            ptel = (ptel & ~0xFF000) | 0x72000              # undecodable size
+            ptel = (ptel & ~0xFF000) | 0x72000  # undecodable size
         elif roll < 0.15:
-            ptel &= ~0x10                                   # bad WIMG for RAM
+            ptel &= ~0x10  # bad WIMG for RAM
         elif roll < 0.2:
-            ptex += rng.choice((MASK + 1, 1 << 40)) * 8     # outside the table
+            ptex += rng.choice((MASK + 1, 1 << 40)) * 8  # outside the table
         used.append(ptex & ((1 << (SHIFT - 4)) - 1))
         flags = H_EXACT if rng.random() < 0.5 else 0
         return Hcall.H_ENTER, [flags, ptex, pteh, ptel]
@@ -94,7 +96,9 @@ def random_op(rng, used, eas, avpns):
         return Hcall.H_REMOVE, [flags, ptex, avpn_for(ptex)]
     if kind == "protect":
         ptex = pick()
-        flags = rng.choice((0, H_AVPN)) | rng.randrange(4) | rng.choice((0, 0x4, 0x100, 0x3000, 0xE00))
+        flags = (
+            rng.choice((0, H_AVPN)) | rng.randrange(4) | rng.choice((0, 0x4, 0x100, 0x3000, 0xE00))
+        )
         return Hcall.H_PROTECT, [flags, ptex, avpn_for(ptex)]
     if kind == "read":
         return Hcall.H_READ, [rng.choice((0, H_READ_4)), pick()]
@@ -108,8 +112,11 @@ def random_op(rng, used, eas, avpns):
             args += [0xC000000000000000, 0]
         return Hcall.H_BULK_REMOVE, args
     ea = rng.choice(eas) if eas else 0x10003000
-    return "xlate", [ea, rng.choice((AccessType.DATA_LOAD, AccessType.DATA_STORE, AccessType.INST_FETCH)),
-                     rng.randrange(len(STATES))]
+    return "xlate", [
+        ea,
+        rng.choice((AccessType.DATA_LOAD, AccessType.DATA_STORE, AccessType.INST_FETCH)),
+        rng.randrange(len(STATES)),
+    ]
 
 
 def normalise_read(regs):
@@ -175,8 +182,9 @@ def test_generated_entries_really_translate():
         results = []
         for hpt, hcalls in (mem, kvm):
             hcalls.hcall(Hcall.H_ENTER, [H_EXACT, ptex, pteh, ptel])
-            results.append(xlate(ea, AccessType.DATA_LOAD, STATES[1], make_slb(), hpt.backend,
-                                 update_rc=False))
+            results.append(
+                xlate(ea, AccessType.DATA_LOAD, STATES[1], make_slb(), hpt.backend, update_rc=False)
+            )
         assert results[0] == results[1]
         hits += getattr(results[0], "ptex", None) == ptex
     assert hits >= 40

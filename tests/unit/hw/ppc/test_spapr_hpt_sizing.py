@@ -13,8 +13,8 @@ from qemu_py.hw.ppc.spapr_hpt import (
     validate_htab_shift,
 )
 from qemu_py.target.ppc.hpt_backend import MemoryHPT
-from qemu_py.target.ppc.kvm_htab_sim import KvmHtabSim
 from qemu_py.target.ppc.kvm_hptes import KvmSimHPT
+from qemu_py.target.ppc.kvm_htab_sim import KvmHtabSim
 
 MiB, GiB, TiB = 1 << 20, 1 << 30, 1 << 40
 
@@ -22,16 +22,16 @@ MiB, GiB, TiB = 1 << 20, 1 << 30, 1 << 40
 @pytest.mark.parametrize(
     "ram,shift",
     [
-        (512 * MiB, 22),          # observed: 4 MiB table, mask 0x7FFF
-        (768 * MiB, 23),          # rounded up to 1 GiB
+        (512 * MiB, 22),  # observed: 4 MiB table, mask 0x7FFF
+        (768 * MiB, 23),  # rounded up to 1 GiB
         (1 * GiB, 23),
         (1 * GiB + 1, 24),
-        (32 * MiB, 18),           # 1/128 would be 256 KiB: exactly the minimum
-        (16 * MiB, 18),           # clamped up
+        (32 * MiB, 18),  # 1/128 would be 256 KiB: exactly the minimum
+        (16 * MiB, 18),  # clamped up
         (0, 18),
         (1, 18),
-        (8 * 1024 * TiB, 46),     # 2^53 / 128 = 2^46
-        (16 * 1024 * TiB, 46),    # clamped down
+        (8 * 1024 * TiB, 46),  # 2^53 / 128 = 2^46
+        (16 * 1024 * TiB, 46),  # clamped down
     ],
 )
 def test_default_shift_is_one_128th_of_ram_clamped(ram, shift):
@@ -52,12 +52,17 @@ def test_mask_and_pft_size_for_512m():
     assert pft_size_property(22) == (0, 22)
 
 
-@pytest.mark.parametrize("bad,message", [(17, "htab-shift=17: must be between 18 and 46"),
-                                         (47, "htab-shift=47: must be between 18 and 46"),
-                                         ("20", "htab-shift='20': expected an integer"),
-                                         (True, "htab-shift=True: expected an integer")])
-def test_explicit_htab_shift_is_validated(bad, message):
-    with pytest.raises(ValueError, match=message):
+@pytest.mark.parametrize(
+    "bad,error,message",
+    [
+        (17, ValueError, "htab-shift=17: must be between 18 and 46"),
+        (47, ValueError, "htab-shift=47: must be between 18 and 46"),
+        ("20", TypeError, "htab-shift='20': expected an integer"),
+        (True, TypeError, "htab-shift=True: expected an integer"),
+    ],
+)
+def test_explicit_htab_shift_is_validated(bad, error, message):
+    with pytest.raises(error, match=message):
         validate_htab_shift(bad)
 
 
@@ -98,6 +103,6 @@ def test_kvm_allocating_another_order_is_an_error():
 
 def test_kvm_sim_marks_addresses_beyond_ram_as_emulated_mmio():
     hpt, hcalls = make_machine("kvm-sim", ram_size=256 * MiB)
-    hcalls.hcall(0x08, [0, 0x100, 0x81, 0x10000020])   # I/O page, WIMG = I
-    assert hpt.kvm.hw_v[0x100] & 0x20                   # stored ABSENT
+    hcalls.hcall(0x08, [0, 0x100, 0x81, 0x10000020])  # I/O page, WIMG = I
+    assert hpt.kvm.hw_v[0x100] & 0x20  # stored ABSENT
     assert hpt.backend.read_hptes(0x100, 1) == [(0xC1, 0x10000020)]

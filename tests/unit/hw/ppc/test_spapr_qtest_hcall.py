@@ -29,9 +29,14 @@ def test_numbers_parse_like_strtoull_base_0():
     assert qtest_hcall(hc, ["014", "0", "-1"]) == "OK 18446744073709551612 0 18446744073709551615"
 
 
-@pytest.mark.parametrize("words,answer", [([], "FAIL hcall: missing opcode"),
-                                          (["0x8", "zz"], "FAIL hcall: bad number 'zz'"),
-                                          (["0x8", "08"], "FAIL hcall: bad number '08'")])
+@pytest.mark.parametrize(
+    "words,answer",
+    [
+        ([], "FAIL hcall: missing opcode"),
+        (["0x8", "zz"], "FAIL hcall: bad number 'zz'"),
+        (["0x8", "08"], "FAIL hcall: bad number '08'"),
+    ],
+)
 def test_malformed_lines_fail_with_the_bad_token(words, answer):
     _, hc = make_machine("memory")
     assert qtest_hcall(hc, words) == answer
@@ -41,6 +46,8 @@ def test_kvm_sim_write_while_running_is_a_fail_line_not_a_traceback():
     hpt, hc = make_machine("kvm-sim")
     hpt.kvm.vcpus_running = 1
     answer = qtest_hcall(hc, ["0x8", "0", "0x1A2A8", "0x123456001", "0x5012"])
-    assert answer == "FAIL hcall: kvmppc_write_hpte: Unable to update KVM HPT at ptex 0x1a2a8 (EBUSY)"
+    assert (
+        answer == "FAIL hcall: kvmppc_write_hpte: Unable to update KVM HPT at ptex 0x1a2a8 (EBUSY)"
+    )
     hpt.kvm.vcpus_running = 0
     assert qtest_hcall(hc, ["0x8", "0", "0x1A2A8", "0x123456001", "0x5012"]).startswith("OK 0 ")

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from qemu_py.target.ppc.guest_memory import RamMemory
 from qemu_py.target.ppc.hpt_backend import HptBackend, MemoryHPT
-from qemu_py.target.ppc.kvm_htab_sim import KvmHtabSim
 from qemu_py.target.ppc.kvm_hptes import KvmSimHPT
+from qemu_py.target.ppc.kvm_htab_sim import KvmHtabSim
 from qemu_py.target.ppc.slb import Slb
 
 BACKENDS = ("memory", "kvm-sim")
@@ -37,14 +37,50 @@ class Vector:
 
 
 VECTORS = (
-    Vector("A-256M-4K-primary", 0x123456000, 0x18000000, 0x10003000,
-           0x1A2A8, 0x123456001, 0x5012, 0x5000, 12),
-    Vector("B-256M-4K-secondary-exact-slot3", 0x123456000, 0x18000000, 0x10007000,
-           0x25D73, 0x123456003, 0x6012, 0x6000, 12),
-    Vector("C-64K-segment-64K-page", 0x55AA110, 0x38000000, 0x30021230,
-           0x2AD40, 0x55AA005, 0x71012, 0x71230, 16),
-    Vector("D-1T-segment-4K-page", 0x4000001234000000, 0x20008000000, 0x20000009000,
-           0x91E8, 0x4000001234000001, 0x9012, 0x9000, 12),
+    Vector(
+        "A-256M-4K-primary",
+        0x123456000,
+        0x18000000,
+        0x10003000,
+        0x1A2A8,
+        0x123456001,
+        0x5012,
+        0x5000,
+        12,
+    ),
+    Vector(
+        "B-256M-4K-secondary-exact-slot3",
+        0x123456000,
+        0x18000000,
+        0x10007000,
+        0x25D73,
+        0x123456003,
+        0x6012,
+        0x6000,
+        12,
+    ),
+    Vector(
+        "C-64K-segment-64K-page",
+        0x55AA110,
+        0x38000000,
+        0x30021230,
+        0x2AD40,
+        0x55AA005,
+        0x71012,
+        0x71230,
+        16,
+    ),
+    Vector(
+        "D-1T-segment-4K-page",
+        0x4000001234000000,
+        0x20008000000,
+        0x20000009000,
+        0x91E8,
+        0x4000001234000001,
+        0x9012,
+        0x9000,
+        12,
+    ),
 )
 VECTOR_HTAB_SHIFT = 22  # 512 MiB of RAM -> 4 MiB table, mask 0x7FFF
 

@@ -98,8 +98,8 @@ def test_describe_lists_nonzero_fields():
 def test_compare_mask_checks_b_avpn_h_v_but_not_l_or_software_bits():
     assert HPTE64_V_COMPARE_MASK == 0xFFFFFFFFFFFFFF83
     assert hpte_compare(0x55AA005 | 0x78, 0x55AA001)
-    assert not hpte_compare(0x55AA003, 0x55AA001)   # H differs
-    assert not hpte_compare(0x55AA000, 0x55AA001)   # V differs
+    assert not hpte_compare(0x55AA003, 0x55AA001)  # H differs
+    assert not hpte_compare(0x55AA000, 0x55AA001)  # V differs
     assert not hpte_compare(0x4000000055AA001, 0x55AA001)  # B differs
 
 

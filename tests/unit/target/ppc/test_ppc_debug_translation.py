@@ -16,7 +16,7 @@ from qemu_py.target.ppc.guest_memory import SparseMemory
 from qemu_py.target.ppc.kvm_hptes import KvmHptError
 from qemu_py.target.ppc.mmu_state import MSR_DR, MSR_IR, MSR_SF, MmuState
 
-DR_ONLY = MmuState(MSR_SF | MSR_DR)          # the observed guest: IR=0, DR=1
+DR_ONLY = MmuState(MSR_SF | MSR_DR)  # the observed guest: IR=0, DR=1
 BOTH = MmuState(MSR_SF | MSR_DR | MSR_IR)
 
 
@@ -67,16 +67,21 @@ def test_debug_read_without_rc_update_leaves_r_clear(setup):
 
 def test_debug_write_goes_to_the_translated_address(setup):
     backend, _, ram = setup
-    assert memory_rw_debug(0x30021230, 4, DR_ONLY, vector_slb(), backend, ram, data=b"\x01\x02\x03\x04") == b""
+    assert (
+        memory_rw_debug(
+            0x30021230, 4, DR_ONLY, vector_slb(), backend, ram, data=b"\x01\x02\x03\x04"
+        )
+        == b""
+    )
     assert ram.read(0x71230, 4) == b"\x01\x02\x03\x04"
 
 
 def test_debug_access_spanning_two_pages_translates_each_page(setup):
     backend, _, ram = setup
-    ram.write(0x5FFC, b"\xAA" * 4)
+    ram.write(0x5FFC, b"\xaa" * 4)
     # 0x10003FFC..0x10004003: first page mapped (RA 0x5000), second falls back to real mode
     data = memory_rw_debug(0x10003FFC, 8, DR_ONLY, vector_slb(), backend, ram)
-    assert data == b"\xAA" * 4 + ram.read(0x10004000, 4)
+    assert data == b"\xaa" * 4 + ram.read(0x10004000, 4)
 
 
 def test_length_mismatch_is_an_error(setup):
@@ -90,17 +95,19 @@ def test_kvm_sim_opens_one_fd_per_pteg_searched():
     load_vectors(backend)
     opened = kvm.fds_opened
     get_phys_page_debug(0x10003000, DR_ONLY, vector_slb(), backend, update_rc=False)
-    assert kvm.fds_opened - opened == 1          # primary hit
+    assert kvm.fds_opened - opened == 1  # primary hit
     opened = kvm.fds_opened
     get_phys_page_debug(0x10007000, DR_ONLY, vector_slb(), backend, update_rc=False)
-    assert kvm.fds_opened - opened == 2          # primary miss, secondary hit
-    assert kvm.hpte_mod_interest == 0            # every read fd was closed
+    assert kvm.fds_opened - opened == 2  # primary miss, secondary hit
+    assert kvm.hpte_mod_interest == 0  # every read fd was closed
 
 
 def test_kvm_sim_rc_update_needs_a_stopped_vm():
     backend, kvm = make_backend("kvm-sim", VECTOR_HTAB_SHIFT)
     load_vectors(backend)
     kvm.vcpus_running = 1
-    assert get_phys_page_debug(0x10003000, DR_ONLY, vector_slb(), backend, update_rc=False) == 0x5000
+    assert (
+        get_phys_page_debug(0x10003000, DR_ONLY, vector_slb(), backend, update_rc=False) == 0x5000
+    )
     with pytest.raises(KvmHptError, match=r"Unable to update KVM HPT at ptex 0x1a2a8 \(EBUSY\)"):
         get_phys_page_debug(0x10003000, DR_ONLY, vector_slb(), backend)

@@ -28,8 +28,8 @@ def test_hash_and_ptem_of_the_vectors(v, hash_value, ptem):
 
 
 def test_vector_pteg_numbers():
-    assert pteg_index(0x123455, MASK) == 0x1A2A8           # PTEG 0x3455
-    assert pteg_index(~0x123451, MASK) == 0x4BAE * 8       # secondary PTEG 0x4BAE
+    assert pteg_index(0x123455, MASK) == 0x1A2A8  # PTEG 0x3455
+    assert pteg_index(~0x123451, MASK) == 0x4BAE * 8  # secondary PTEG 0x4BAE
     assert pteg_index(0x55A8, MASK) == 0x2AD40
     assert pteg_index(0x1234 ^ (0x1234 << 25) ^ 9, MASK) == 0x91E8
 
@@ -37,7 +37,7 @@ def test_vector_pteg_numbers():
 @pytest.mark.parametrize("kind", BACKENDS)
 def test_secondary_search_sets_h_in_the_key(kind):
     backend, _ = make_backend(kind, 22)
-    backend.write_hpte(0x25D73, 0x123456041, 0x6012)       # H clear: must not match secondary
+    backend.write_hpte(0x25D73, 0x123456041, 0x6012)  # H clear: must not match secondary
     assert htab_lookup(backend, 0x123456000, SPS[12], 0x10007000) is None
     backend.write_hpte(0x25D73, 0x123456043, 0x6012)
     found = htab_lookup(backend, 0x123456000, SPS[12], 0x10007000)
@@ -60,8 +60,8 @@ def test_first_matching_slot_wins_and_bad_page_size_is_skipped(kind):
 @pytest.mark.parametrize("kind", BACKENDS)
 def test_primary_wins_over_secondary(kind):
     backend, _ = make_backend(kind, 22)
-    backend.write_hpte(0x25D70, 0x123456043, 0x6012)      # secondary of 0x10007000
-    backend.write_hpte(0x1A288, 0x123456041, 0x7012)      # primary PTEG 0x3451
+    backend.write_hpte(0x25D70, 0x123456043, 0x6012)  # secondary of 0x10007000
+    backend.write_hpte(0x1A288, 0x123456041, 0x7012)  # primary PTEG 0x3451
     found = htab_lookup(backend, 0x123456000, SPS[12], 0x10007000)
     assert found.ptex == 0x1A288
 

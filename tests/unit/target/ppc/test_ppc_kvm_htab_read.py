@@ -5,7 +5,12 @@ import errno
 import pytest
 from ppc_hpt_testlib import parse_records, records, spec17_kvm, spec17_words
 
-from qemu_py.target.ppc.kvm_htab_abi import KVM_GET_HTAB_BOLTED_ONLY, KVM_GET_HTAB_WRITE, HtabHeader, pack_hpte
+from qemu_py.target.ppc.kvm_htab_abi import (
+    KVM_GET_HTAB_BOLTED_ONLY,
+    KVM_GET_HTAB_WRITE,
+    HtabHeader,
+    pack_hpte,
+)
 from qemu_py.target.ppc.kvm_htab_sim import HPTE_GR_MODIFIED, KvmHtabSim
 
 
@@ -46,7 +51,9 @@ def test_reads_of_24_bytes_or_less_return_nothing(count):
 def test_a_pteg_sized_buffer_gets_only_seven_valid_entries():
     (rec,) = parse_records(spec17_kvm().get_htab_fd(0, 8).read(8 + 16 * 8))
     assert rec[:3] == (8, 7, 0)
-    assert spec17_kvm().get_htab_fd(0, 8).read(8 + 16 * 8 + 1)[:8] == HtabHeader(8, 8, 0).pack("little")
+    assert spec17_kvm().get_htab_fd(0, 8).read(8 + 16 * 8 + 1)[:8] == HtabHeader(8, 8, 0).pack(
+        "little"
+    )
 
 
 def test_hpte_words_are_big_endian_with_hvlock_and_guest_rpte():
@@ -69,11 +76,15 @@ def test_end_of_table_ends_the_read_then_only_dirty_entries_come_back():
     kvm = spec17_kvm()
     fd = kvm.get_htab_fd(0, 12)
     assert records(fd.read(1000)) == [(12, 4, 0)]
-    assert fd.read(1000) == b""                        # nothing dirty
+    assert fd.read(1000) == b""  # nothing dirty
     assert (fd.index, fd.first_pass) == (0, False)
     # modify entries 1 (new valid) and 9 (removed) through a write fd
     w = kvm.get_htab_fd(KVM_GET_HTAB_WRITE)
-    w.write(HtabHeader(1, 1, 0).pack("little") + pack_hpte(0x1081, 0x1010) + HtabHeader(9, 0, 1).pack("little"))
+    w.write(
+        HtabHeader(1, 1, 0).pack("little")
+        + pack_hpte(0x1081, 0x1010)
+        + HtabHeader(9, 0, 1).pack("little")
+    )
     w.close()
     assert kvm.is_dirty(1) and kvm.is_dirty(9)
     recs = parse_records(fd.read(1000))
@@ -122,7 +133,7 @@ def test_first_pass_clears_the_modified_flag_of_what_it_reports():
     kvm.poke(3, 0x181, 0x3010, guest_r=0x3010 | HPTE_GR_MODIFIED)
     fd = kvm.get_htab_fd(0, 0)
     (rec,) = [r for r in parse_records(fd.read(1000)) if r[0] == 3]
-    assert rec[3][0] == (0x1C1, 0x3010)                # bit 62 never leaves the kernel
+    assert rec[3][0] == (0x1C1, 0x3010)  # bit 62 never leaves the kernel
     assert kvm.guest_rpte[3] == 0x3010
     fd.read(1000)
     assert fd.read(1000) == b""
@@ -130,10 +141,10 @@ def test_first_pass_clears_the_modified_flag_of_what_it_reports():
 
 def test_bolted_only_reports_unbolted_entries_as_invalid():
     kvm = KvmHtabSim(8)
-    kvm.poke(0, 0x91, 0x10)      # bolted
-    kvm.poke(1, 0x81, 0x10)      # valid, not bolted
-    kvm.poke(2, 0x10, 0x10)      # bolted bit but invalid
-    kvm.poke(3, 0x11, 0x10)      # bolted
+    kvm.poke(0, 0x91, 0x10)  # bolted
+    kvm.poke(1, 0x81, 0x10)  # valid, not bolted
+    kvm.poke(2, 0x10, 0x10)  # bolted bit but invalid
+    kvm.poke(3, 0x11, 0x10)  # bolted
     fd = kvm.get_htab_fd(KVM_GET_HTAB_BOLTED_ONLY, 0)
     assert records(fd.read(1000)) == [(0, 1, 2), (3, 1, 12)]
     assert records(kvm.get_htab_fd(0, 0).read(1000)) == [(0, 2, 1), (3, 1, 12)]
@@ -141,14 +152,14 @@ def test_bolted_only_reports_unbolted_entries_as_invalid():
 
 def test_absent_entries_are_reported_valid():
     kvm = KvmHtabSim(8)
-    kvm.poke(5, 0x120, 0x3E10, guest_r=0x10)   # ABSENT, hardware key 31
+    kvm.poke(5, 0x120, 0x3E10, guest_r=0x10)  # ABSENT, hardware key 31
     recs = parse_records(kvm.get_htab_fd(0, 0).read(1000))
     assert [(i, v, n) for i, v, n, _ in recs] == [(0, 0, 5), (5, 1, 10)]
-    assert recs[1][3] == [(0x141, 0x10)]       # ABSENT (0x20) shown as V, r = guest view
+    assert recs[1][3] == [(0x141, 0x10)]  # ABSENT (0x20) shown as V, r = guest view
 
 
 def test_invalid_runs_are_capped_at_0xffff():
-    kvm = KvmHtabSim(21)            # 131072 HPTEs, all invalid
+    kvm = KvmHtabSim(21)  # 131072 HPTEs, all invalid
     fd = kvm.get_htab_fd(0, 0)
     assert records(fd.read(1000)) == [(0, 0, 0xFFFF), (0xFFFF, 0, 0xFFFF), (0x1FFFE, 0, 2)]
     assert fd.read(1000) == b""

@@ -40,7 +40,13 @@ def test_invalid_records_remove_entries():
 
 def test_several_records_in_one_write_and_start_index_is_ignored():
     kvm = KvmHtabSim(8)
-    data = hdr(0, 2, 1) + pack_hpte(0x81, 0x10) + pack_hpte(0x101, 0x1010) + hdr(10, 1, 0) + pack_hpte(0x501, 0x10)
+    data = (
+        hdr(0, 2, 1)
+        + pack_hpte(0x81, 0x10)
+        + pack_hpte(0x101, 0x1010)
+        + hdr(10, 1, 0)
+        + pack_hpte(0x501, 0x10)
+    )
     assert write(kvm, data) == len(data)
     assert [kvm.guest_view(i)[0] for i in (0, 1, 2, 10)] == [0xC1, 0x141, 0, 0x541]
 
@@ -63,8 +69,8 @@ def test_before_mmu_setup_a_running_count_does_not_block_writes():
 @pytest.mark.parametrize(
     "data",
     [
-        hdr(16, 0, 1),                                    # index >= npte
-        hdr(15, 1, 1) + pack_hpte(0x81, 0x10),            # runs past the end
+        hdr(16, 0, 1),  # index >= npte
+        hdr(15, 1, 1) + pack_hpte(0x81, 0x10),  # runs past the end
         hdr(0, 0, 17),
     ],
 )
@@ -119,8 +125,8 @@ def test_kernel_h_enter_failure_is_eio():
 def test_emulated_mmio_is_stored_absent_with_key_31_but_reads_back_as_written():
     kvm = KvmHtabSim(8, is_ram=lambda gpa: gpa < 0x10000000)
     write(kvm, hdr(4, 1, 0) + pack_hpte(0x81, 0x10000000 | 0x22))
-    assert kvm.hw_v[4] == 0xA0                   # ABSENT, no V
-    assert kvm.hw_r[4] == 0x3000000010000E22     # key 31 in the hardware copy
+    assert kvm.hw_v[4] == 0xA0  # ABSENT, no V
+    assert kvm.hw_r[4] == 0x3000000010000E22  # key 31 in the hardware copy
     assert kvm.guest_view(4) == (0xC1, 0x10000022)
 
 
@@ -134,8 +140,8 @@ def test_hvlock_absent_and_modified_bits_of_the_written_words_are_dropped():
 def test_vrma_hpte_before_setup_derives_the_vrma_slb():
     kvm = KvmHtabSim(18)
     kvm.mmu_ready = False
-    vrma_v = 0x4000000000000000 | (0x1FFFFFF << 24) | 0x5   # 1T, VRMA VSID, L
-    write(kvm, hdr(0, 1, 0) + pack_hpte(vrma_v, 0x1010))     # 64K page
+    vrma_v = 0x4000000000000000 | (0x1FFFFFF << 24) | 0x5  # 1T, VRMA VSID, L
+    write(kvm, hdr(0, 1, 0) + pack_hpte(vrma_v, 0x1010))  # 64K page
     assert kvm.mmu_ready
     assert kvm.vrma_slb_v == 0x110 | 0x4000000000000000 | (0x1FFFFFF << 24)
 
@@ -162,8 +168,17 @@ def test_radix_guest_write_is_einval():
 
 @pytest.mark.parametrize(
     "v,r,shifts",
-    [(0x1, 0, 12), (0x5, 0x0000, 24), (0x5, 0x1000, 16), (0x5, 0x3000, 34), (0x5, 0x7000, (16 << 8) + 12),
-     (0x5, 0x8000, (24 << 8) + 16), (0x5, 0x38000, (24 << 8) + 12), (0x5, 0x18000, 0), (0x5, 0x10000, 0)],
+    [
+        (0x1, 0, 12),
+        (0x5, 0x0000, 24),
+        (0x5, 0x1000, 16),
+        (0x5, 0x3000, 34),
+        (0x5, 0x7000, (16 << 8) + 12),
+        (0x5, 0x8000, (24 << 8) + 16),
+        (0x5, 0x38000, (24 << 8) + 12),
+        (0x5, 0x18000, 0),
+        (0x5, 0x10000, 0),
+    ],
 )
 def test_kernel_page_size_decoder(v, r, shifts):
     assert kvm_hpte_page_shifts(v, r) == shifts

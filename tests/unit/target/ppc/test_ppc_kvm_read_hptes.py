@@ -5,8 +5,6 @@ import errno
 import pytest
 from ppc_hpt_testlib import RecordingOpener, spec17_expected, spec17_kvm, spec17_words
 
-from qemu_py.target.ppc.kvm_htab_abi import HtabHeader
-from qemu_py.target.ppc.kvm_htab_sim import KvmHtabSim
 from qemu_py.target.ppc.kvm_hptes import (
     KvmHptError,
     KvmSimHPT,
@@ -14,6 +12,8 @@ from qemu_py.target.ppc.kvm_hptes import (
     kvmppc_remove_hpte,
     kvmppc_write_hpte,
 )
+from qemu_py.target.ppc.kvm_htab_abi import HtabHeader
+from qemu_py.target.ppc.kvm_htab_sim import KvmHtabSim
 
 SPEC17_REQUESTS = [(0, 8), (8, 8), (6, 4), (1, 8), (3, 2), (3, 1)]
 
@@ -49,7 +49,11 @@ def test_single_hpte_read_that_hangs_qemu_terminates():
     would hang; with QEMU's buffer size it must fail instead, after one read."""
     kvm = spec17_kvm()
     opener = RecordingOpener(kvm)
-    with pytest.raises(KvmHptError, match=r"read\(24\) returned 0 bytes at ptex 0x3 with 1 HPTEs missing \(QEMU 7.2 loops forever here\)"):
+    with pytest.raises(
+        KvmHptError,
+        match=r"read\(24\) returned 0 bytes at ptex 0x3 with 1 HPTEs missing "
+        r"\(QEMU 7.2 loops forever here\)",
+    ):
         kvmppc_read_hptes(opener, 3, 1, spare_byte=False)
     assert opener.read_sizes == [24]
     assert opener.fds[0].closed
@@ -176,19 +180,27 @@ def test_write_is_one_24_byte_record_on_a_write_fd():
         return fd
 
     kvmppc_write_hpte(opener, 0x5, 0x1234501, 0x6010)
-    assert sent == [(2, 0, HtabHeader(5, 1, 0).pack("little") + bytes.fromhex("0000000001234501" "0000000000006010"))]
+    assert sent == [
+        (
+            2,
+            0,
+            HtabHeader(5, 1, 0).pack("little") + bytes.fromhex("00000000012345010000000000006010"),
+        )
+    ]
     assert kvm.guest_view(5) == (0x1234541, 0x6010)
 
 
 def test_write_failures_raise_with_the_errno():
     kvm = spec17_kvm()
     kvm.vcpus_running = 1
-    with pytest.raises(KvmHptError, match=r"kvmppc_write_hpte: Unable to update KVM HPT at ptex 0x5 \(EBUSY\)") as e:
+    with pytest.raises(
+        KvmHptError, match=r"kvmppc_write_hpte: Unable to update KVM HPT at ptex 0x5 \(EBUSY\)"
+    ) as e:
         kvmppc_write_hpte(kvm.get_htab_fd, 5, 0x1234501, 0x6010)
     assert e.value.errno == errno.EBUSY
     kvm.vcpus_running = 0
     with pytest.raises(KvmHptError, match=r"\(EINVAL\)"):
-        kvmppc_write_hpte(kvm.get_htab_fd, 5, 0x1234500, 0x6010)   # QEMU cannot remove
+        kvmppc_write_hpte(kvm.get_htab_fd, 5, 0x1234500, 0x6010)  # QEMU cannot remove
 
 
 def test_short_write_is_an_error():
@@ -216,7 +228,7 @@ def test_backend_write_round_trips_and_invalid_pte0_removes():
     assert backend.read_hptes(0x100, 1) == [(0x123456041, 0x5012)]
     backend.write_hpte(0x100, 0x40, 0)
     assert backend.read_hptes(0x100, 1) == [(0, 0)]
-    backend.write_hpte(0x100, 0x40, 0)      # removing an empty slot is fine
+    backend.write_hpte(0x100, 0x40, 0)  # removing an empty slot is fine
     with pytest.raises(ValueError, match="write_hpte: ptex=0x4000"):
         backend.write_hpte(0x4000, 0x41, 0)
     assert kvm.hpte_mod_interest == 0

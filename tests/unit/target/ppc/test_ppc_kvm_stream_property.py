@@ -17,9 +17,9 @@ from ppc_hpt_testlib import parse_records
 
 from qemu_py.target.ppc.guest_memory import RamMemory
 from qemu_py.target.ppc.hpt_backend import MemoryHPT
+from qemu_py.target.ppc.kvm_hptes import KvmSimHPT, kvmppc_read_hptes
 from qemu_py.target.ppc.kvm_htab_abi import KVM_GET_HTAB_BOLTED_ONLY
 from qemu_py.target.ppc.kvm_htab_sim import HPTE_GR_MODIFIED, KvmHtabSim
-from qemu_py.target.ppc.kvm_hptes import KvmSimHPT, kvmppc_read_hptes
 
 MASK64 = (1 << 64) - 1
 RC = 0x180
@@ -31,11 +31,11 @@ def random_entry(rng: random.Random) -> tuple[int, int, int]:
     """(hardware v, hardware r, guest r) of one kernel-side HPTE."""
     kind = rng.choice(("valid", "valid", "absent", "junk"))
     v = (
-        rng.choice((0, 0x4000000000000000))          # B: 256M or 1T
-        | rng.getrandbits(55) << 7                   # AVPN
-        | rng.choice(SW_CHOICES)                     # bolted, software, QEMU dirty
-        | rng.choice((0, 0x4))                       # L
-        | rng.choice((0, 0x2))                       # H: secondary-hash entry
+        rng.choice((0, 0x4000000000000000))  # B: 256M or 1T
+        | rng.getrandbits(55) << 7  # AVPN
+        | rng.choice(SW_CHOICES)  # bolted, software, QEMU dirty
+        | rng.choice((0, 0x4))  # L
+        | rng.choice((0, 0x2))  # H: secondary-hash entry
     )
     if kind == "valid":
         v |= 0x1
@@ -86,8 +86,25 @@ def case_from_seed(seed: int):
     rng = random.Random(seed)
     order = rng.randint(7, 10)
     npte = 1 << (order - 4)
-    ptex = rng.choice((0, npte - 1, npte - 8, rng.randrange(0, npte, 8) + 7, rng.randrange(npte), rng.randrange(npte)))
-    n = rng.choice((1, npte - ptex, min(8, npte - ptex), rng.randint(1, npte - ptex), rng.randint(1, npte - ptex)))
+    ptex = rng.choice(
+        (
+            0,
+            npte - 1,
+            npte - 8,
+            rng.randrange(0, npte, 8) + 7,
+            rng.randrange(npte),
+            rng.randrange(npte),
+        )
+    )
+    n = rng.choice(
+        (
+            1,
+            npte - ptex,
+            min(8, npte - ptex),
+            rng.randint(1, npte - ptex),
+            rng.randint(1, npte - ptex),
+        )
+    )
     density = rng.choice((0.0, 0.1, 0.5, 0.9, 1.0))
     entries = {k: random_entry(rng) for k in range(npte) if rng.random() < density}
     spare = n == 1 or rng.random() < 0.5
@@ -104,7 +121,9 @@ def build(order, entries, byteorder):
 def check_reader(case):
     order, entries, ptex, n, spare, byteorder = case
     kvm = build(order, entries, byteorder)
-    expected = [expected_entry(*entries[k]) if k in entries else (0, 0) for k in range(ptex, ptex + n)]
+    expected = [
+        expected_entry(*entries[k]) if k in entries else (0, 0) for k in range(ptex, ptex + n)
+    ]
     direct = [kvm.guest_view(k) for k in range(ptex, ptex + n)]
     got = kvmppc_read_hptes(kvm.get_htab_fd, ptex, n, host_byteorder=byteorder, spare_byte=spare)
     assert got == expected

@@ -71,7 +71,9 @@ def test_table_smaller_than_a_pteg_is_refused():
 
 
 def test_memory_errors_name_the_access():
-    with pytest.raises(GuestMemoryError, match="access of 8 bytes at 0xffc outside memory of size 0x1000"):
+    with pytest.raises(
+        GuestMemoryError, match="access of 8 bytes at 0xffc outside memory of size 0x1000"
+    ):
         RamMemory(0x1000).read(0xFFC, 8)
     sparse = SparseMemory(0x3000)
     sparse.write(0xFFE, b"abcd")

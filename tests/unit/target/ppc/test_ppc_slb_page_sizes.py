@@ -27,14 +27,21 @@ def test_slbmte_stores_the_esid_word_without_the_slot_bits():
         (MMU_970, 0, 0x18000000 | 64, "slot 64 out of range (SLB has 64 entries)"),
         (MMU_POWER9, 0, 0x18001000, "reserved bits set in ESID word 0x18001000"),
         (MMU_POWER9, 0x8000000000000000, 0x18000000, "reserved segment size B=1x"),
-        (MMU_970, 0x4000000000000000, 0x18000000, "1T segment in VSID word 0x4000000000000000 on the 970"),
+        (
+            MMU_970,
+            0x4000000000000000,
+            0x18000000,
+            "1T segment in VSID word 0x4000000000000000 on the 970",
+        ),
         (MMU_POWER9, 0x130, 0x18000000, "unknown L|LP page size encoding in VSID word 0x130"),
         (MMU_970, 0x110, 0x18000000, "unknown L|LP page size encoding in VSID word 0x110"),
     ],
 )
 def test_slbmte_refuses_what_qemu_refuses(model, rs, rb, message):
     slb = Slb(model)
-    with pytest.raises(SlbStoreError, match=message.replace("|", r"\|").replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(
+        SlbStoreError, match=message.replace("|", r"\|").replace("(", r"\(").replace(")", r"\)")
+    ):
         slb.slbmte(rs, rb)
 
 
@@ -64,7 +71,7 @@ def test_a_256m_entry_does_not_match_with_1t_semantics():
     slb = Slb()
     slb.slbmte(0x0, 0x20008000000)  # ESID of a 1T segment, but B=00
     assert slb.lookup(0x20000009000) is not None  # inside the 256M segment at 0x200_0000_0000
-    assert slb.lookup(0x20010009000) is None      # inside the 1T segment, outside the 256M one
+    assert slb.lookup(0x20010009000) is None  # inside the 1T segment, outside the 256M one
 
 
 def test_first_matching_slot_wins():
@@ -89,17 +96,17 @@ P7 = {sps.page_shift: sps for sps in MMU_POWER7.sps}
 @pytest.mark.parametrize(
     "seg,pte0,pte1,shift",
     [
-        (12, 0x1, 0x5012, 12),            # L=0 in a 4K segment
-        (16, 0x1, 0x5012, 0),             # L=0 in a 64K segment does not match
-        (16, 0x5, 0x71012, 16),           # spec: 64K in 64K needs pte1 & 0xF000 == 0x1000
+        (12, 0x1, 0x5012, 12),  # L=0 in a 4K segment
+        (16, 0x1, 0x5012, 0),  # L=0 in a 64K segment does not match
+        (16, 0x5, 0x71012, 16),  # spec: 64K in 64K needs pte1 & 0xF000 == 0x1000
         (16, 0x5, 0x72000, 0),
-        (16, 0x5, 0x1008000, 24),         # 16M in a 64K segment: enc 0x8
-        (12, 0x5, 0x77000, 16),           # 64K in a 4K segment: enc 0x7
-        (12, 0x5, 0x1038000, 24),         # 16M in a 4K segment: enc 0x38
-        (12, 0x5, 0x1000000, 0),          # enc 0 is not allowed in a 4K segment
+        (16, 0x5, 0x1008000, 24),  # 16M in a 64K segment: enc 0x8
+        (12, 0x5, 0x77000, 16),  # 64K in a 4K segment: enc 0x7
+        (12, 0x5, 0x1038000, 24),  # 16M in a 4K segment: enc 0x38
+        (12, 0x5, 0x1000000, 0),  # enc 0 is not allowed in a 4K segment
         (24, 0x5, 0x1000000, 24),
         (24, 0x5, 0x1001000, 0),
-        (34, 0x5, 0x400003000, 34),       # 16G: enc 0x3
+        (34, 0x5, 0x400003000, 34),  # 16G: enc 0x3
     ],
 )
 def test_hpte_page_shift(seg, pte0, pte1, shift):
@@ -108,8 +115,15 @@ def test_hpte_page_shift(seg, pte0, pte1, shift):
 
 @pytest.mark.parametrize(
     "pte0,pte1,shift",
-    [(0x1, 0xFFF000, 12), (0x5, 0x77000, 16), (0x5, 0x71000, 16), (0x5, 0x1008000, 24),
-     (0x5, 0x2000000, 24), (0x5, 0x400003000, 34), (0x5, 0x72000, 0)],
+    [
+        (0x1, 0xFFF000, 12),
+        (0x5, 0x77000, 16),
+        (0x5, 0x71000, 16),
+        (0x5, 0x1008000, 24),
+        (0x5, 0x2000000, 24),
+        (0x5, 0x400003000, 34),
+        (0x5, 0x72000, 0),
+    ],
 )
 def test_hpte_page_shift_noslb_tries_each_segment_size(pte0, pte1, shift):
     assert hpte_page_shift_noslb(MMU_POWER9, pte0, pte1) == shift

@@ -68,7 +68,9 @@ def test_slb_miss_is_a_segment_interrupt():
     assert xlate(0x50000000, LOAD, MmuState(ON), slb, backend) == MmuFault(
         Interrupt.DSEG, 0x50000000, dar=0x50000000
     )
-    assert xlate(0x50000000, FETCH, MmuState(ON), slb, backend) == MmuFault(Interrupt.ISEG, 0x50000000)
+    assert xlate(0x50000000, FETCH, MmuState(ON), slb, backend) == MmuFault(
+        Interrupt.ISEG, 0x50000000
+    )
 
 
 def test_fetch_from_a_no_execute_segment():
@@ -89,7 +91,9 @@ def test_fetch_from_a_no_execute_segment():
 def test_no_hpte(access, irq, dsisr, srr1):
     slb, backend = setup()
     fault = xlate(0x10005000, access, MmuState(ON), slb, backend)
-    assert fault == MmuFault(irq, 0x10005000, dar=0x10005000 if dsisr else None, dsisr=dsisr, srr1=srr1)
+    assert fault == MmuFault(
+        irq, 0x10005000, dar=0x10005000 if dsisr else None, dsisr=dsisr, srr1=srr1
+    )
 
 
 def test_vpm1_sends_non_hv_faults_to_the_hypervisor_interrupts():
