@@ -14,9 +14,10 @@ What is here (machine wiring of ``-M pseries`` comes later):
 The MMU and the backends live in :mod:`qemu_py.target.ppc`.  Under a real
 KVM-HV host the kernel handles these hypercalls itself; running QEMU's
 handlers against the kernel-owned table (``kvm-sim``) is this emulator's way
-of testing the HTAB fd path and has no upstream counterpart.  The one visible
-difference between the backends is that the fd cannot carry the contents of
-an invalid entry: H_READ of one returns the stored words on ``memory`` (QEMU's
-table starts with pte0 = 0x40 everywhere) and zeros on ``kvm-sim``.  The other
-is bit 62 of pte1 (TS), which KVM uses as its MODIFIED flag and clears.
+of testing the HTAB fd path and has no upstream counterpart.  The backends
+differ visibly in two places only: the fd cannot carry the contents of an
+invalid entry, so H_READ of one returns the stored words on ``memory``
+(QEMU's table starts with pte0 = 0x40 everywhere) and zeros on ``kvm-sim``;
+and bit 62 of pte1 (TS) is cleared on ``kvm-sim``, because KVM uses that bit
+as its MODIFIED flag.
 """

@@ -134,7 +134,7 @@ def check_reader(case):
 @settings(max_examples=10_000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(0, 2**64 - 1))
 def test_stream_reader_equals_direct_read_10000_examples(seed):
-    """10,000 random tables and requests; about 15 s, so not marked slow."""
+    """10,000 random tables and requests; about 20 s, so not marked slow."""
     check_reader(case_from_seed(seed))
 
 
