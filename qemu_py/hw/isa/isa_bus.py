@@ -9,7 +9,7 @@ interrupt from :meth:`ISADevice.isa_get_irq` (ISA IRQ N = GSI N).
 from __future__ import annotations
 
 from qemu_py.hw.misc.bus import Bus
-from qemu_py.qom import IRQ, Device, QOMError, register_type
+from qemu_py.qom import IRQ, Device, DeviceProp, QOMError, register_type
 
 ISA_NUM_IRQS = 16
 
@@ -26,6 +26,7 @@ class ISABus(Bus):
 @register_type("isa-device", "device", abstract=True, desc="ISA device", user_creatable=False)
 class ISADevice(Device):
     CATEGORY = "Misc devices"
+    PROPS = [DeviceProp("bus", "str", None, "bus to plug into (isa.0)")]
 
     def __init__(self):
         super().__init__()
