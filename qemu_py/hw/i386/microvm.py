@@ -75,6 +75,7 @@ class MicrovmMachine(Machine):
             rtc.set_property("base_year", 2000)
             self.attach_device(rtc)
             rtc.connect_isa_irq()
+            self.add_property("rtc-time", "struct tm", get=rtc._date_prop)
         if x86.parse_onoffauto(self, "isa-serial", "on") != "off":
             chardevs = getattr(self, "serial_chardevs", [])
             if chardevs and chardevs[0] is not None:

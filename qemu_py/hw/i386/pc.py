@@ -132,6 +132,7 @@ class PCMachine(Machine):
         rtc.set_property("base_year", 2000)
         self.unattached_slot(rtc, 9)
         rtc.connect_isa_irq()
+        self.add_property("rtc-time", "struct tm", get=rtc._date_prop)
         self.cmos_init(rtc)
 
         if x86.parse_onoffauto(self, "pit") != "off":

@@ -40,8 +40,8 @@ class PCIHostBridge(Device):
             read=lambda off, size: self.config_reg, write=self._conf_write,
             endianness=Endian.LITTLE), owner=self)
         self.data_mem = MemoryRegion.io("pci-conf-data", 4, MemoryRegionOps(
-            read=self._data_read, write=self._data_write, endianness=Endian.LITTLE,
-            valid_unaligned=True), owner=self)
+            read=self._data_read, write=self._data_write, endianness=Endian.LITTLE),
+            owner=self)
 
     def map_conf_regions(self, io_region):
         io_region.add_subregion(0xcf8, self.conf_mem)

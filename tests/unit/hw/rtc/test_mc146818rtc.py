@@ -112,3 +112,9 @@ def test_divider_reset_holds_time(qtest):
     assert rtc_read(s, 0) == 0x58
     s.clock_step(2_000_000)
     assert rtc_read(s, 0) == 0x59
+
+
+def test_machine_rtc_time_property(machine):
+    m = machine("-M", "pc", "-accel", "qtest", "-nodefaults", "-rtc", "base=2006-06-17T16:01:21")
+    assert m.get_property("rtc-time") == {"tm_year": 106, "tm_mon": 5, "tm_mday": 17,
+                                          "tm_hour": 16, "tm_min": 1, "tm_sec": 21}
