@@ -21,3 +21,9 @@ def create_monitor(vm, chardev, mode: str, pretty: bool = False):
         return QMPMonitor(vm, chardev, pretty)
     from .hmp.monitor import HMPMonitor
     return HMPMonitor(vm, chardev)
+
+
+def let_clients_hang_up(loop, monitors, timeout: float = 0.05):
+    """Called by the launcher once the main loop ended, before chardevs close."""
+    from .qmp_monitor import let_clients_hang_up as linger
+    linger(loop, monitors, timeout)

@@ -7,9 +7,16 @@ every message gets one reply. Output is QEMU's JSON followed by ``\\r\\n``
 clients only, in the order the VM emits them, which puts the events a
 command causes before that command's reply. Once the emulator is quitting
 (``quit``, SIGTERM) no further input is read.
+
+After a client's ``quit`` the launcher calls :func:`let_clients_hang_up`
+before closing the chardevs: QEMU's teardown gives a client that just got
+its reply time to disconnect first, and clients such as qemu.qmp rely on
+that (they report an EOF that arrives first as an error).
 """
 
 from __future__ import annotations
+
+import time
 
 from qemu_py.system.chardev import CLOSED, OPENED
 
@@ -24,6 +31,7 @@ class QMPMonitor:
         self.chr = chardev
         self.pretty = pretty
         self.session = QMPSession(vm)
+        self.connected = False
         self.stream = JSONStream(self._message)
         vm.add_event_listener(self._event)
         chardev.attach(self)
@@ -45,10 +53,12 @@ class QMPMonitor:
 
     def event(self, kind):
         if kind == OPENED:
+            self.connected = True
             self.stream.reset()
             self.session.reset()
             self.send(self.session.greeting())
         elif kind == CLOSED:
+            self.connected = False
             self.stream.reset()
             self.session.reset()
 
@@ -65,3 +75,17 @@ class QMPMonitor:
     def _event(self, name: str, data, timestamp: dict):
         if self.session.negotiated:
             self.send(QMPSession.event_message(name, data, timestamp))
+
+
+def let_clients_hang_up(loop, monitors, timeout: float = 0.05):
+    """After a ``quit`` from a QMP client: run the loop until that client (and any
+    other QMP client) has disconnected, or TIMEOUT seconds have passed."""
+    qmp = [m for m in monitors if isinstance(m, QMPMonitor)]
+    if not any(m.session.closing for m in qmp):
+        return
+    deadline = time.monotonic() + timeout
+    while any(m.connected for m in qmp):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        loop.iterate(left)

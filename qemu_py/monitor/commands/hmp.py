@@ -13,4 +13,7 @@ def human_monitor_command(session, command_line, cpu_index=None):
         cpus = machine_cpus(vm) if vm.machine is not None else []
         if not any(c.cpu_index == cpu_index for c in cpus):
             raise QMPError("Parameter 'cpu-index' expects a CPU number")
-    return run_command_line(vm, command_line, cpu_index)
+    text = run_command_line(vm, command_line, cpu_index)
+    if getattr(vm.loop, "quit_requested", False):
+        session.closing = True            # the line was "quit": this client asked to end
+    return text

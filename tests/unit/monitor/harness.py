@@ -24,6 +24,7 @@ from qemu_py.system.chardev import OPENED
 
 REPO = Path(__file__).resolve().parents[3]
 BASE = ["-M", "none", "-m", "16M", "-accel", "qtest", "-display", "none"]
+SPAWNED: list[subprocess.Popen] = []        # killed after each test if still running (conftest)
 
 
 def spawn(args: list[str], pass_fds=(), **kwargs) -> subprocess.Popen:
@@ -31,8 +32,10 @@ def spawn(args: list[str], pass_fds=(), **kwargs) -> subprocess.Popen:
     kwargs.setdefault("stdin", subprocess.DEVNULL)
     kwargs.setdefault("stdout", subprocess.DEVNULL)
     kwargs.setdefault("stderr", subprocess.PIPE)
-    return subprocess.Popen([sys.executable, "-m", "qemu_py", *args], pass_fds=pass_fds,
+    proc = subprocess.Popen([sys.executable, "-m", "qemu_py", *args], pass_fds=pass_fds,
                             cwd=REPO, env=env, **kwargs)
+    SPAWNED.append(proc)
+    return proc
 
 
 class RawQMP:
@@ -82,8 +85,8 @@ class RawQMP:
         self.send(json.dumps(req).encode())
         return self.msg()
 
-    def negotiate(self) -> dict:
-        greeting = self.msg()
+    def negotiate(self, greeting_read: bool = False) -> dict | None:
+        greeting = None if greeting_read else self.msg()
         assert self.execute("qmp_capabilities") == {"return": {}}
         return greeting
 
