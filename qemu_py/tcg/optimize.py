@@ -20,7 +20,7 @@
 
 from __future__ import annotations
 
-from .ir import MASK, OPS, Cond, Op, OpFlags, TempKind, eval_cond, CallFlags
+from .ir import MASK, OPS, CallFlags, Cond, Op, OpFlags, TempKind, eval_cond
 from .semantics import PURE_BASES, evaluate
 
 
@@ -29,7 +29,88 @@ def optimize(ops: list[Op], ctx, globals_) -> list[Op]:
     ops = _unreachable(ops)
     ops = _dce(ops, globals_)
     ops = _unreachable(ops)
+    ops = _coalesce(ops)
     return ops
+
+
+# --------------------------------------------------------- result coalescing
+
+
+def _coalesce(ops: list[Op]) -> list[Op]:
+    """``t = op ...; mov g, t`` -> ``g = op ...`` with later reads of t renamed to g.
+
+    Done when t is an EBB temporary written only by that op, the mov follows it
+    directly, and every later read of t (up to the end of the basic block)
+    comes before g is written again; t must not be live out of the block.
+    """
+    out = list(ops)
+    n = len(out)
+    writes: dict[int, int] = {}
+    for op in out:
+        for t in op.args[:op.nb_oargs]:
+            writes[id(t)] = writes.get(id(t), 0) + 1
+    i = 1
+    while i < n:
+        mv = out[i]
+        prev = out[i - 1]
+        if (mv is None or prev is None or mv.opdef.base != "mov" or prev.nb_oargs != 1
+                or prev.opdef.base in ("call", "qemu_ld", "insn_start")):
+            i += 1
+            continue
+        t = mv.args[1]
+        g = mv.args[0]
+        if (prev.args[0] is not t or t.kind != TempKind.EBB or writes.get(id(t)) != 1
+                or g is t):
+            i += 1
+            continue
+        # scan forward: reads of t must precede the next write of g, inside the block
+        ok = True
+        renames = []
+        g_written = False
+        for j in range(i + 1, n):
+            op = out[j]
+            if op is None:
+                continue
+            base = op.opdef.base
+            if base == "set_label":
+                break
+            ins = op.args[op.nb_oargs:op.nb_oargs + op.nb_iargs]
+            if any(a is t for a in ins):
+                if g_written:
+                    ok = False
+                    break
+                renames.append(j)
+            if any(a is g for a in op.args[:op.nb_oargs]):
+                g_written = True
+            if op.opdef.flags & OpFlags.BB_END and base != "set_label":
+                break
+        if ok and not _used_after_block(out, t, i):
+            prev.args[0] = g
+            out[i] = None
+            for j in renames:
+                op = out[j]
+                for k in range(op.nb_oargs, op.nb_oargs + op.nb_iargs):
+                    if op.args[k] is t:
+                        op.args[k] = g
+        i += 1
+    return [op for op in out if op is not None]
+
+
+def _used_after_block(ops, t, start) -> bool:
+    """True if T is read after the basic block that contains START."""
+    seen_end = False
+    for op in ops[start + 1:]:
+        if op is None:
+            continue
+        if seen_end:
+            if any(a is t for a in op.args[op.nb_oargs:op.nb_oargs + op.nb_iargs]):
+                return True
+        elif op.opdef.base == "set_label" or (op.opdef.flags & OpFlags.BB_END):
+            seen_end = True
+            if op.opdef.flags & OpFlags.BB_END and op.opdef.base != "set_label" and any(
+                    a is t for a in op.args[op.nb_oargs:op.nb_oargs + op.nb_iargs]):
+                return False
+    return False
 
 
 # ----------------------------------------------------------------------- forward pass

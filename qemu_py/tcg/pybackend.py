@@ -533,6 +533,8 @@ class _Gen:
     def generate(self) -> str:
         tb = self.tb
         for op in self.ops:            # name every global first: loads, stores
+            if op.opdef.base == "discard":
+                continue
             for t in op.args[:op.nb_oargs]:
                 if hasattr(t, "kind"):
                     self.out(t)
