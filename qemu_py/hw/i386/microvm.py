@@ -21,7 +21,7 @@ from qemu_py.hw.intc.ioapic import IOAPIC, IOAPIC_DEFAULT_BASE
 from qemu_py.hw.isa.isa_bus import ISABus, ISADevice
 from qemu_py.hw.misc.ioport import ioport80_region
 from qemu_py.hw.rtc.mc146818rtc import MC146818RTC
-from qemu_py.hw.timer.i8254 import PCSpeaker, PIT
+from qemu_py.hw.timer.i8254 import PIT, PCSpeaker
 from qemu_py.qom import QOMError
 
 from . import x86

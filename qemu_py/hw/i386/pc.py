@@ -37,7 +37,7 @@ from qemu_py.hw.misc.ioport import ioport80_region, ioportf0_region
 from qemu_py.hw.pci.i440fx import I440FX, I440FXHost
 from qemu_py.hw.pci.pci import PCIBus, PCIDevice
 from qemu_py.hw.rtc.mc146818rtc import MC146818RTC
-from qemu_py.hw.timer.i8254 import PCSpeaker, PIT
+from qemu_py.hw.timer.i8254 import PIT, PCSpeaker
 from qemu_py.memory import MemoryRegion
 from qemu_py.qom import QOMError
 from qemu_py.system.numbers import parse_size
@@ -71,7 +71,7 @@ class PCMachine(Machine):
         try:
             max_below = parse_size(max_below) if max_below is not None else 0xe0000000
         except ValueError:
-            raise QOMError(f"Parameter 'max-ram-below-4g' expects a size") from None
+            raise QOMError("Parameter 'max-ram-below-4g' expects a size") from None
         if max_below > 4 * x86.GiB:
             raise QOMError("max-ram-below-4g must be at most 4G")
         self.below_4g, self.above_4g = x86.ram_split(self.ram_size, max_below)

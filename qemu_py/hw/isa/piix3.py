@@ -14,9 +14,9 @@ top-of-memory register (register values stored only).
 
 from __future__ import annotations
 
+from qemu_py.hw.misc.registers import Reg
 from qemu_py.hw.pci.constants import PCI_CLASS_BRIDGE_ISA, PCI_VENDOR_ID_INTEL, pci_slot
 from qemu_py.hw.pci.pci import PCIDevice
-from qemu_py.hw.misc.registers import Reg
 from qemu_py.memory import Endian, MemoryRegion, MemoryRegionOps
 from qemu_py.qom import register_type
 from qemu_py.system.log import guest_error

@@ -248,9 +248,7 @@ class FWCfgIO(Device):
         e = self._entry(self.cur_entry)
         if control & FW_CFG_DMA_CTL_READ:
             read = 1
-        elif control & FW_CFG_DMA_CTL_WRITE:
-            read = 0
-        elif control & FW_CFG_DMA_CTL_SKIP:
+        elif control & FW_CFG_DMA_CTL_WRITE or control & FW_CFG_DMA_CTL_SKIP:
             read = 0
         else:
             length = 0

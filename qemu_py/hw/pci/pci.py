@@ -33,26 +33,58 @@ from __future__ import annotations
 import struct
 
 from qemu_py.hw.misc.bus import Bus
-from qemu_py.memory import MemoryRegion, MemTxAttrs, AddressSpace
+from qemu_py.memory import AddressSpace, MemoryRegion, MemTxAttrs
 from qemu_py.qom import Device, DeviceProp, QOMError, register_type
 from qemu_py.system.log import guest_error
 
-from .constants import *  # noqa: F401,F403
-from .constants import (PCI_BAR_UNMAPPED, PCI_BASE_ADDRESS_0, PCI_BASE_ADDRESS_MEM_TYPE_64,
-                        PCI_BASE_ADDRESS_SPACE_IO, PCI_CAPABILITY_LIST, PCI_CLASS_DEVICE,
-                        PCI_COMMAND, PCI_COMMAND_INTX_DISABLE, PCI_COMMAND_IO,
-                        PCI_COMMAND_MASTER, PCI_COMMAND_MEMORY, PCI_COMMAND_SERR,
-                        PCI_CONFIG_HEADER_SIZE, PCI_CONFIG_SPACE_SIZE, PCI_DEVICE_ID,
-                        PCI_HEADER_TYPE, PCI_HEADER_TYPE_MULTI_FUNCTION, PCI_INTERRUPT_LINE,
-                        PCI_INTERRUPT_PIN, PCI_CACHE_LINE_SIZE, PCI_NUM_PINS, PCI_NUM_REGIONS,
-                        PCI_REVISION_ID, PCI_ROM_ADDRESS, PCI_ROM_ADDRESS_ENABLE, PCI_ROM_SLOT,
-                        PCI_STATUS, PCI_STATUS_CAP_LIST, PCI_STATUS_DETECTED_PARITY,
-                        PCI_STATUS_INTERRUPT, PCI_STATUS_PARITY, PCI_STATUS_REC_MASTER_ABORT,
-                        PCI_STATUS_REC_TARGET_ABORT, PCI_STATUS_SIG_SYSTEM_ERROR,
-                        PCI_STATUS_SIG_TARGET_ABORT, PCI_SUBDEVICE_ID_QEMU,
-                        PCI_SUBSYSTEM_ID, PCI_SUBSYSTEM_VENDOR_ID,
-                        PCI_SUBVENDOR_ID_REDHAT_QUMRANET, PCIE_CONFIG_SPACE_SIZE,
-                        PCI_VENDOR_ID, PCI_CLASS_PROG, pci_devfn, pci_func, pci_slot)
+from .constants import *
+from .constants import (
+    PCI_BAR_UNMAPPED,
+    PCI_BASE_ADDRESS_0,
+    PCI_BASE_ADDRESS_MEM_TYPE_64,
+    PCI_BASE_ADDRESS_SPACE_IO,
+    PCI_CACHE_LINE_SIZE,
+    PCI_CAPABILITY_LIST,
+    PCI_CLASS_DEVICE,
+    PCI_CLASS_PROG,
+    PCI_COMMAND,
+    PCI_COMMAND_INTX_DISABLE,
+    PCI_COMMAND_IO,
+    PCI_COMMAND_MASTER,
+    PCI_COMMAND_MEMORY,
+    PCI_COMMAND_SERR,
+    PCI_CONFIG_HEADER_SIZE,
+    PCI_CONFIG_SPACE_SIZE,
+    PCI_DEVICE_ID,
+    PCI_HEADER_TYPE,
+    PCI_HEADER_TYPE_MULTI_FUNCTION,
+    PCI_INTERRUPT_LINE,
+    PCI_INTERRUPT_PIN,
+    PCI_NUM_PINS,
+    PCI_NUM_REGIONS,
+    PCI_REVISION_ID,
+    PCI_ROM_ADDRESS,
+    PCI_ROM_ADDRESS_ENABLE,
+    PCI_ROM_SLOT,
+    PCI_STATUS,
+    PCI_STATUS_CAP_LIST,
+    PCI_STATUS_DETECTED_PARITY,
+    PCI_STATUS_INTERRUPT,
+    PCI_STATUS_PARITY,
+    PCI_STATUS_REC_MASTER_ABORT,
+    PCI_STATUS_REC_TARGET_ABORT,
+    PCI_STATUS_SIG_SYSTEM_ERROR,
+    PCI_STATUS_SIG_TARGET_ABORT,
+    PCI_SUBDEVICE_ID_QEMU,
+    PCI_SUBSYSTEM_ID,
+    PCI_SUBSYSTEM_VENDOR_ID,
+    PCI_SUBVENDOR_ID_REDHAT_QUMRANET,
+    PCI_VENDOR_ID,
+    PCIE_CONFIG_SPACE_SIZE,
+    pci_devfn,
+    pci_func,
+    pci_slot,
+)
 
 U32_MAX = 0xffffffff
 HWADDR_MAX = (1 << 64) - 1
@@ -90,7 +122,7 @@ class PCIBus(Bus):
         self.irq_count[n] += change
         self.set_irq(n, 1 if self.irq_count[n] else 0)
 
-    def find_device(self, bus_num: int, devfn: int) -> "PCIDevice | None":
+    def find_device(self, bus_num: int, devfn: int) -> PCIDevice | None:
         if bus_num != self.bus_num:
             return None
         return self.slots[devfn & 0xff]
@@ -124,7 +156,7 @@ class PCIBus(Bus):
 
 
 class PCIIORegion:
-    __slots__ = ("size", "type", "memory", "address_space", "addr")
+    __slots__ = ("addr", "address_space", "memory", "size", "type")
 
     def __init__(self, size, type_, memory, address_space):
         self.size, self.type, self.memory, self.address_space = size, type_, memory, address_space
@@ -255,7 +287,7 @@ class PCIDevice(Device):
 
     def _init_bus_master(self):
         root = self.pci_bus.dma_root
-        self.bus_master_container = MemoryRegion(f"bus master container", 1 << 64, owner=None)
+        self.bus_master_container = MemoryRegion("bus master container", 1 << 64, owner=None)
         self.bus_master_enable = MemoryRegion.alias("bus master", root, 0, 1 << 64)
         self.bus_master_enable.set_enabled(False)
         self.bus_master_container.add_subregion(0, self.bus_master_enable)
@@ -393,7 +425,7 @@ class PCIDevice(Device):
             c[a] = (c[a] & ~w[a]) | (b & w[a])
             c[a] &= ~(b & w1c[a]) & 0xff
         end = addr + size
-        touches = lambda lo, n: addr < lo + n and lo < end  # noqa: E731
+        touches = lambda lo, n: addr < lo + n and lo < end
         if touches(PCI_BASE_ADDRESS_0, 24) or touches(PCI_ROM_ADDRESS, 4) or touches(PCI_COMMAND, 2):
             self.update_mappings()
         if touches(PCI_COMMAND, 2):

@@ -36,9 +36,13 @@ from qemu_py.memory import Endian, MemoryRegion, MemoryRegionOps
 from qemu_py.qom import register_type
 from qemu_py.system.log import guest_error
 
-from .constants import (PCI_BASE_ADDRESS_MEM_PREFETCH, PCI_BASE_ADDRESS_MEM_TYPE_64,
-                        PCI_BASE_ADDRESS_SPACE_IO, PCI_INTERRUPT_PIN,
-                        PCI_VENDOR_ID_REDHAT)
+from .constants import (
+    PCI_BASE_ADDRESS_MEM_PREFETCH,
+    PCI_BASE_ADDRESS_MEM_TYPE_64,
+    PCI_BASE_ADDRESS_SPACE_IO,
+    PCI_INTERRUPT_PIN,
+    PCI_VENDOR_ID_REDHAT,
+)
 from .msi import MSI
 from .msix import MSIX
 from .pci import PCIDevice

@@ -69,11 +69,11 @@ def parse_rtc_base(text: str | None, now: float) -> int:
     import re
     m = re.fullmatch(r"(\d+)-(\d+)-(\d+)(?:T(\d+):(\d+):(\d+))?", text)
     if not m:
-        raise ValueError(f"invalid datetime format\nvalid formats: "
-                         f"'2006-06-17T16:01:21' or '2006-06-17'")
+        raise ValueError("invalid datetime format\nvalid formats: "
+                         "'2006-06-17T16:01:21' or '2006-06-17'")
     y, mo, d = int(m[1]), int(m[2]), int(m[3])
     hh, mm, ss = (int(m[4]), int(m[5]), int(m[6])) if m[4] else (0, 0, 0)
     if y < 1900 or not 1 <= mo <= 12 or not 1 <= d <= 31 or hh > 23 or mm > 59 or ss > 59:
-        raise ValueError(f"invalid datetime format\nvalid formats: "
-                         f"'2006-06-17T16:01:21' or '2006-06-17'")
+        raise ValueError("invalid datetime format\nvalid formats: "
+                         "'2006-06-17T16:01:21' or '2006-06-17'")
     return mktimegm(TM(ss, mm, hh, d, mo - 1, y - 1900))

@@ -51,7 +51,7 @@ class PITChannel:
              "read_state", "write_state", "write_latch", "rw_mode", "mode", "bcd", "gate",
              "count_load_time", "next_transition_time")
 
-    def __init__(self, pit: "PIT", index: int):
+    def __init__(self, pit: PIT, index: int):
         self.pit = pit
         self.index = index
         for name in self.STATE:

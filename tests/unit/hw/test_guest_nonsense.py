@@ -20,7 +20,7 @@ access = st.tuples(
 )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def pc():
     emu = build_machine("-M", "pc", "-accel", "qtest", "-serial", "null",
                         "-device", "pci-testdev,addr=04.0")
@@ -63,6 +63,6 @@ def test_random_cmos_programming_never_raises(writes, ns):
         m.io_as.write_value(0x70, reg, 1)
         m.io_as.write_value(0x71, val, 1)
     emu.vm.clock.warp(emu.vm.clock.now() + ns)
-    for reg in range(0, 14):
+    for reg in range(14):
         m.io_as.write_value(0x70, reg, 1)
         m.io_as.read_value(0x71, 1)

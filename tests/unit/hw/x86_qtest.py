@@ -16,7 +16,6 @@ import subprocess
 import sys
 import tempfile
 
-
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 
@@ -36,7 +35,7 @@ class Session:
                                      stdout=self.stderr, stderr=subprocess.STDOUT)
         try:
             self.sock, _ = listener.accept()
-        except socket.timeout:
+        except TimeoutError:
             self.proc.kill()
             raise RuntimeError(f"emulator did not connect: {self.log()}")
         finally:

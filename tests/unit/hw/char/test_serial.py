@@ -1,6 +1,5 @@
 """16550A ``isa-serial`` on ``pc``: a socket chardev both ways, with interrupts."""
 
-import os
 import socket
 import time
 

@@ -197,7 +197,6 @@ def test_bus_master_enable_gates_dma(pcitest):
 
 
 def test_device_placement_errors(tmp_path):
-    from tests.unit.hw.x86_qtest import build_machine
     from tests.unit.hw.launch_errors import run_and_capture
     out = run_and_capture("-device", "pci-testdev,addr=00.0")
     assert "PCI: slot 0 function 0 not available for pci-testdev, in use by i440FX" in out
