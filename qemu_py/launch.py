@@ -121,6 +121,9 @@ class Emulator:
             except OSError as e:
                 raise StartupError(f"-qtest-log {cfg.qtest_log}: {e.strerror}") from None
             self.qtest = QTestServer(vm, chr_, log, clock_commands=(accel == "qtest"))
+            extensions = getattr(machine, "qtest_commands", None)
+            for name, handler in (extensions() if extensions else {}).items():
+                self.qtest.register_extension(name, handler)
             vm.qtest = self.qtest
 
         machine.serial_chardevs = self._serial_backends()
@@ -192,6 +195,8 @@ class Emulator:
             lambda signum: vm.request_shutdown("host-signal"))
         try:
             self.loop.run()
+            from .monitor import let_clients_hang_up
+            let_clients_hang_up(self.loop, self.monitors)
         finally:
             for chr_ in self.chardevs.values():
                 try:

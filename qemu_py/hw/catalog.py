@@ -6,3 +6,4 @@ from .i386 import microvm  # noqa: F401
 from .misc import debugexit  # noqa: F401
 from .pci import testdev  # noqa: F401
 from .arm import virt as arm_virt  # noqa: F401
+from .ppc import spapr  # noqa: F401

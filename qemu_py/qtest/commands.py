@@ -25,14 +25,14 @@ class QTestFail(Exception):
         return _printable(self.msg)
 
 
-def _arg(words, i, what):
+def require_arg(words, i, what):
     if i >= len(words):
         raise QTestFail(f"{words[0]}: missing argument {what}")
     return words[i]
 
 
-def _num(words, i, what, kind="u64"):
-    tok = _arg(words, i, what)
+def parse_number(words, i, what, kind="u64"):
+    tok = require_arg(words, i, what)
     try:
         if kind == "u64" or kind == "ulong":
             return strtou(tok, 64)
@@ -44,14 +44,14 @@ def _num(words, i, what, kind="u64"):
 
 
 def _port(words):
-    addr = _num(words, 1, "ADDR", "ulong")
+    addr = parse_number(words, 1, "ADDR", "ulong")
     if addr > 0xFFFF:
         raise QTestFail(f"{words[0]}: port address {addr:#x} out of range (max 0xffff)")
     return addr
 
 
 def _size(words, i, allow_zero=True):
-    size = _num(words, i, "SIZE")
+    size = parse_number(words, i, "SIZE")
     if size == 0 and not allow_zero:
         raise QTestFail(f"{words[0]}: SIZE must not be 0")
     if size > MAX_BULK:
@@ -63,7 +63,7 @@ def _size(words, i, allow_zero=True):
 def _out(size):
     def handler(s, words):
         addr = _port(words)
-        val = _num(words, 2, "VALUE", "ulong") & ((1 << (8 * size)) - 1)
+        val = parse_number(words, 2, "VALUE", "ulong") & ((1 << (8 * size)) - 1)
         s.vm.machine.io_as.write_value(addr, val, size)
         return "OK\n"
     return handler
@@ -80,8 +80,8 @@ def _in(size):
 # -- memory ----------------------------------------------------------------------------
 def _write(size):
     def handler(s, words):
-        addr = _num(words, 1, "ADDR")
-        val = _num(words, 2, "VALUE") & ((1 << (8 * size)) - 1)
+        addr = parse_number(words, 1, "ADDR")
+        val = parse_number(words, 2, "VALUE") & ((1 << (8 * size)) - 1)
         s.vm.machine.qtest_as.write_value(addr, val, size)
         return "OK\n"
     return handler
@@ -89,23 +89,23 @@ def _write(size):
 
 def _read(size):
     def handler(s, words):
-        addr = _num(words, 1, "ADDR")
+        addr = parse_number(words, 1, "ADDR")
         val, _ = s.vm.machine.qtest_as.read_value(addr, size)
         return f"OK 0x{val:016x}\n"
     return handler
 
 
 def cmd_read(s, words):
-    addr = _num(words, 1, "ADDR")
+    addr = parse_number(words, 1, "ADDR")
     size = _size(words, 2, allow_zero=False)
     data, _ = s.vm.machine.qtest_as.read(addr, size)
     return "OK 0x" + data.hex() + "\n"
 
 
 def cmd_write(s, words):
-    addr = _num(words, 1, "ADDR")
+    addr = parse_number(words, 1, "ADDR")
     size = _size(words, 2)
-    token = _arg(words, 3, "DATA").encode("latin-1")
+    token = require_arg(words, 3, "DATA").encode("latin-1")
     if len(token) < 3:
         s.send_err("ERR invalid argument size\n")
         return None
@@ -114,16 +114,16 @@ def cmd_write(s, words):
 
 
 def cmd_b64read(s, words):
-    addr = _num(words, 1, "ADDR")
+    addr = parse_number(words, 1, "ADDR")
     size = _size(words, 2)
     data, _ = s.vm.machine.qtest_as.read(addr, size) if size else (b"", 0)
     return "OK " + b64encode(data) + "\n"
 
 
 def cmd_b64write(s, words):
-    addr = _num(words, 1, "ADDR")
+    addr = parse_number(words, 1, "ADDR")
     size = _size(words, 2)
-    token = _arg(words, 3, "B64_DATA").encode("latin-1")
+    token = require_arg(words, 3, "B64_DATA").encode("latin-1")
     if len(token) < 3:
         s.send_err("ERR invalid argument size\n")
         return None
@@ -137,9 +137,9 @@ def cmd_b64write(s, words):
 
 
 def cmd_memset(s, words):
-    addr = _num(words, 1, "ADDR")
+    addr = parse_number(words, 1, "ADDR")
     size = _size(words, 2)
-    val = _num(words, 3, "VALUE", "ulong") & 0xFF
+    val = parse_number(words, 3, "VALUE", "ulong") & 0xFF
     if size:
         s.vm.machine.qtest_as.write(addr, bytes([val]) * size)
     return "OK\n"
@@ -153,7 +153,7 @@ def cmd_endianness(s, words):
 def cmd_clock_step(s, words):
     clock = s.vm.clock
     if len(words) > 1:
-        ns = _num(words, 1, "NS", "i64")
+        ns = parse_number(words, 1, "NS", "i64")
     else:
         ns = clock.deadline()
     clock.warp(clock.now() + ns)
@@ -161,7 +161,7 @@ def cmd_clock_step(s, words):
 
 
 def cmd_clock_set(s, words):
-    ns = _num(words, 1, "NS", "i64")
+    ns = parse_number(words, 1, "NS", "i64")
     s.vm.clock.warp(ns)
     return f"OK {s.vm.clock.now()}\n"
 
@@ -169,7 +169,7 @@ def cmd_clock_set(s, words):
 # -- IRQs --------------------------------------------------------------------------------
 def _device(s, words):
     from qemu_py.qom import Device, resolve_path
-    path = _arg(words, 1, "QOM_PATH")
+    path = require_arg(words, 1, "QOM_PATH")
     obj, _ = resolve_path(s.vm.qom_root, path)
     if not isinstance(obj, Device):
         return None
@@ -213,13 +213,13 @@ def _forwarding_reporter(s, old_target):
 
 def cmd_set_irq_in(s, words):
     for i, what in enumerate(("QOM_PATH", "NAME", "NUM", "LEVEL"), 1):
-        _arg(words, i, what)
+        require_arg(words, i, what)
     dev = _device(s, words)
     if dev is None:
         return "FAIL Unknown device\n"
     name = words[2]
-    num = _num(words, 3, "NUM", "int")
-    level = _num(words, 4, "LEVEL", "int")
+    num = parse_number(words, 3, "NUM", "int")
+    level = parse_number(words, 4, "LEVEL", "int")
     key = None if name == "unnamed-gpio-in" else name
     lst = dev.gpio_in.get(key, [])
     if not 0 <= num < len(lst):
@@ -230,8 +230,8 @@ def cmd_set_irq_in(s, words):
 
 
 def cmd_module_load(s, words):
-    _arg(words, 1, "PREFIX")
-    _arg(words, 2, "LIBNAME")
+    require_arg(words, 1, "PREFIX")
+    require_arg(words, 2, "LIBNAME")
     import sys
     print(f"qemu-py: failed to load module {words[1]}-{words[2]}: qemu-py has no loadable modules",
           file=sys.stderr)

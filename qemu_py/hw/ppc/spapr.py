@@ -1,0 +1,81 @@
+"""The ``pseries`` machine (ppc64): RAM, the hashed page table and PAPR calls.
+
+What is modelled: guest RAM at 0 (512 MiB by default, as QEMU), an HPT sized by
+``htab-shift`` or QEMU's rule from the RAM size, kept either in emulator
+memory as QEMU does under TCG (``hpt-backend=memory``, the default) or in a
+simulated KVM-HV kernel reachable only through its HTAB stream
+(``hpt-backend=kvm-sim``), the PAPR HPT hypercalls, and a few RTAS calls.
+There is no CPU yet: tests act as the guest kernel through qtest, with QEMU's
+``rtas`` command and the qemu-py extension ``hcall OPCODE ARG...`` which
+answers ``OK R3 R4 ...`` (unsigned decimal register values).
+Not modelled: the device tree, VIO/PCI buses, interrupts (XICS/XIVE), radix.
+"""
+
+from __future__ import annotations
+
+from qemu_py.hw.core.machine import Machine, machine_type
+from qemu_py.qom import QOMError
+from qemu_py.system.numbers import NumberError, strtou
+
+from .spapr_hcall import SpaprHcalls, qtest_hcall
+from .spapr_hpt import HPT_BACKENDS, create_spapr_hpt
+from .spapr_rtas import Rtas
+
+
+@machine_type("pseries-7.2", targets=("ppc64",), default_for=("ppc64",), alias="pseries",
+              desc="pSeries Logical Partition (PAPR compliant)")
+class SpaprMachine(Machine):
+    DEFAULT_RAM_SIZE = 512 << 20
+    BIG_ENDIAN = True
+    MACHINE_PROPS = {
+        "hpt-backend": "where the HPT lives: memory (TCG style) or kvm-sim (simulated KVM-HV)",
+        "htab-shift": "log2 of the HPT size in bytes (18..46); default from the RAM size",
+    }
+
+    def init(self):
+        self.add_ram(self.ram_size, 0, "ppc_spapr.ram")
+        kind = self.machine_prop("hpt-backend", "memory")
+        if kind not in HPT_BACKENDS:
+            raise QOMError(f"Property 'pseries-7.2-machine.hpt-backend' does not accept value "
+                           f"'{kind}' (expected {' or '.join(HPT_BACKENDS)})")
+        shift_text = self.machine_prop("htab-shift")
+        shift = None
+        if shift_text is not None:
+            try:
+                shift = strtou(shift_text)
+            except NumberError:
+                raise QOMError(f"Parameter 'htab-shift' expects a number, not '{shift_text}'") \
+                    from None
+        try:
+            self.hpt = create_spapr_hpt(kind, ram_size=self.ram_size, htab_shift=shift,
+                                        is_ram=self.is_ram)
+        except (ValueError, TypeError) as e:
+            raise QOMError(f"-machine htab-shift: {e}") from None
+        self.hcalls = SpaprHcalls(self.hpt.backend, is_ram=self.is_ram)
+        self.rtas = Rtas(self)
+        self.add_property("hpt-backend", "string", get=lambda: kind)
+        self.add_property("htab-shift", "uint32", get=lambda: self.hpt.htab_shift)
+
+    def is_ram(self, addr: int) -> bool:
+        return 0 <= addr < self.ram_size
+
+    # -- qtest extensions -------------------------------------------------------------
+    def qtest_commands(self):
+        return {"rtas": self._qtest_rtas, "hcall": self._qtest_hcall}
+
+    def _qtest_hcall(self, server, words):
+        if not self.vm.machine_ready:
+            return "FAIL hcall: the machine is not initialised yet\n"
+        return qtest_hcall(self.hcalls, words[1:]) + "\n"
+
+    def _qtest_rtas(self, server, words):
+        from qemu_py.qtest.commands import parse_number, require_arg
+        name = require_arg(words, 1, "NAME")
+        nargs = parse_number(words, 2, "NARGS", "ulong")
+        args = parse_number(words, 3, "ARGS")
+        nret = parse_number(words, 4, "NRET", "ulong")
+        rets = parse_number(words, 5, "RETS")
+        if not self.vm.machine_ready:
+            return "FAIL rtas: the machine is not initialised yet\n"
+        res = self.rtas.call(name, nargs & 0xFFFFFFFF, args, nret & 0xFFFFFFFF, rets)
+        return f"OK {res & 0xFFFFFFFFFFFFFFFF}\n"
