@@ -28,6 +28,9 @@ class Chardev(Object):
         self._out_fd: int | None = None
         self._flush_scheduled = False
         self._writer_armed = False
+        self._pending = bytearray()        # input the front end could not take yet
+        self._in_fd: int | None = None     # polled input descriptor, if any
+        self._input_paused = False
         self.add_property("label", "string", get=lambda: self.id)
 
     # -- front end -------------------------------------------------------------
@@ -51,7 +54,12 @@ class Chardev(Object):
             self.fe.event(CLOSED)
 
     def _deliver(self, data: bytes):
-        """Hand input to the front end in pieces it can take."""
+        """Hand input to the front end in pieces it can take; keep the rest
+        and stop polling input until the front end calls accept_input()."""
+        if self._pending:
+            self._pending += data
+            data = bytes(self._pending)
+            self._pending.clear()
         fe = self.fe
         while data and fe is not None:
             n = fe.can_read()
@@ -59,6 +67,42 @@ class Chardev(Object):
                 break
             fe.receive(data[:n])
             data = data[n:]
+        if data:
+            self._pending += data
+            self._pause_input()
+
+    def accept_input(self):
+        """The front end can take input again (QEMU's qemu_chr_fe_accept_input)."""
+        self.loop.call_soon(self._drain_pending)
+
+    def _drain_pending(self):
+        if self._pending:
+            self._deliver(b"")
+        if not self._pending:
+            self._resume_input()
+
+    def _on_readable(self):
+        """Backends with a polled descriptor read from it here."""
+
+    def _pause_input(self):
+        if self._in_fd is not None and not self._input_paused:
+            self._input_paused = True
+            self.loop.remove_reader(self._in_fd)
+
+    def _resume_input(self):
+        if self._in_fd is not None and self._input_paused:
+            self._input_paused = False
+            self.loop.add_reader(self._in_fd, self._on_readable)
+
+    def _watch_input(self, fd: int | None):
+        """Start (or, with None, stop) polling FD for input."""
+        if self._in_fd is not None and not self._input_paused:
+            self.loop.remove_reader(self._in_fd)
+        self._in_fd = fd
+        self._input_paused = False
+        self._pending.clear()
+        if fd is not None:
+            self.loop.add_reader(fd, self._on_readable)
 
     def input_budget(self) -> int:
         fe = self.fe

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import sys
 
 from qemu_py.qom import register_type
@@ -27,24 +28,46 @@ class StdioChardev(Chardev):
             os.set_blocking(self._out_fd, False)
         except OSError:
             pass
-        self.loop.add_reader(self._in_fd, self._on_readable)
         self.is_open = True
+        fd = self._stdin_fd = self._in_fd
+        self._in_fd = None
+        self._regular_file = stat.S_ISREG(os.fstat(fd).st_mode)
+        if self._regular_file:
+            # epoll cannot watch regular files; they are always readable.
+            self.loop.call_soon(self._on_readable)
+        else:
+            self._watch_input(fd)
+
+    def _resume_input(self):
+        if self._regular_file:
+            self.loop.call_soon(self._on_readable)
+        else:
+            super()._resume_input()
+
+    def _pause_input(self):
+        if not self._regular_file:
+            super()._pause_input()
 
     def _on_readable(self):
+        if self._pending:
+            return
         budget = self.input_budget()
         if budget <= 0:
-            budget = 1024
+            self._pause_input()
+            return
         try:
-            data = os.read(self._in_fd, budget)
+            data = os.read(self._stdin_fd, budget)
         except BlockingIOError:
             return
         except OSError:
             data = b""
         if not data:
-            self.loop.remove_reader(self._in_fd)
+            self._watch_input(None)
             self._closed()
             return
         self._deliver(data)
+        if self._regular_file and not self._pending:
+            self.loop.call_soon(self._on_readable)
 
 
 @register_type("chardev-file", "chardev", desc="output to a file")
@@ -72,19 +95,23 @@ class PipeChardev(Chardev):
         try:
             if os.path.exists(path + ".in") and os.path.exists(path + ".out"):
                 self._out_fd = os.open(path + ".out", os.O_RDWR)
-                self._in_fd = os.open(path + ".in", os.O_RDWR)
+                self._pipe_in = os.open(path + ".in", os.O_RDWR)
             else:
-                self._out_fd = self._in_fd = os.open(path, os.O_RDWR)
+                self._out_fd = self._pipe_in = os.open(path, os.O_RDWR)
         except OSError as e:
             raise ChardevError(f"Could not open '{path}': {e.strerror}") from None
         os.set_blocking(self._out_fd, False)
-        os.set_blocking(self._in_fd, False)
-        self.loop.add_reader(self._in_fd, self._on_readable)
+        os.set_blocking(self._pipe_in, False)
+        self._watch_input(self._pipe_in)
         self.is_open = True
 
     def _on_readable(self):
+        budget = self.input_budget()
+        if budget <= 0:
+            self._pause_input()
+            return
         try:
-            data = os.read(self._in_fd, max(1, self.input_budget() or 1024))
+            data = os.read(self._pipe_in, budget)
         except BlockingIOError:
             return
         if data:

@@ -119,7 +119,7 @@ class SocketChardev(Chardev):
         conn.setblocking(False)
         self.conn = conn
         self._out_fd = conn.fileno()
-        self.loop.add_reader(conn.fileno(), self._on_readable)
+        self._watch_input(conn.fileno())
         self._opened()
 
     def _send(self, fd, data) -> int:
@@ -130,8 +130,11 @@ class SocketChardev(Chardev):
         if conn is None:
             return
         budget = self.input_budget()
+        if budget <= 0:
+            self._pause_input()
+            return
         try:
-            data = conn.recv(budget if budget > 0 else 1024)
+            data = conn.recv(budget)
         except BlockingIOError:
             return
         except OSError:
@@ -149,7 +152,7 @@ class SocketChardev(Chardev):
         if conn is None:
             return
         fd = conn.fileno()
-        self.loop.remove_reader(fd)
+        self._watch_input(None)
         self.loop.remove_writer(fd)
         self._writer_armed = False
         self._out.clear()

@@ -135,3 +135,36 @@ def test_socket_fd_adoption():
     assert spin(loop, lambda: fe.data == b"hello")
     with pytest.raises(ChardevError, match="expects a file descriptor number"):
         create_chardev(loop, "m2", {"backend": "socket", "fd": "abc"})
+
+
+def test_input_waits_while_the_front_end_is_full():
+    loop = MainLoop()
+    ours, theirs = socket.socketpair()
+    chr_ = create_chardev(loop, "m", {"backend": "socket", "fd": str(theirs.detach())})
+    fe = Frontend(budget=4)
+    chr_.attach(fe)
+    ours.sendall(b"0123456789")
+    assert spin(loop, lambda: fe.data == b"0123")
+    fe.budget = 0
+    ours.sendall(b"abc")
+    for _ in range(5):
+        loop.iterate(0.01)
+    assert fe.data.startswith(b"0123")
+    fe.budget = 100
+    chr_.accept_input()
+    assert spin(loop, lambda: fe.data == b"0123456789abc")
+
+
+def test_stdio_from_a_regular_file(tmp_path):
+    import subprocess
+    import sys
+    script = tmp_path / "in.txt"
+    script.write_text("endianness\nwritel 0 5\nreadl 0\n")
+    with open(script) as stdin:
+        proc = subprocess.Popen([sys.executable, "-m", "qemu_py", "-M", "none", "-m", "1M",
+                                 "-accel", "qtest", "-qtest", "stdio", "-qtest-log", "none"],
+                                stdin=stdin, stdout=subprocess.PIPE, text=True)
+        lines = [proc.stdout.readline() for _ in range(3)]
+        proc.terminate()
+        proc.wait(30)
+    assert lines == ["OK little\n", "OK\n", "OK 0x0000000000000005\n"]
