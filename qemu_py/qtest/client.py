@@ -74,6 +74,7 @@ class QTest:
         self.irq_level = [0] * 256
         self.irq_raised = [0] * 256
         self.irq_lowered = [0] * 256
+        self.irq_lines: list[str] = []      # every IRQ line received, in order
         self.big_endian = False
         self.command_line: list[str] = []
         self._launched = False
@@ -245,6 +246,7 @@ class QTest:
         return line.decode("latin-1")
 
     def _irq_line(self, line: str):
+        self.irq_lines.append(line)
         words = line.split(" ")
         n = int(words[2])
         if words[1] == "raise":
@@ -265,6 +267,12 @@ class QTest:
             if check and not reply.startswith("OK"):
                 raise QTestError(line, reply)
             return reply
+
+    def cmd_with_irqs(self, line: str, check: bool = True) -> tuple[list[str], str]:
+        """Like cmd(), also returning the IRQ lines that arrived before the reply."""
+        start = len(self.irq_lines)
+        reply = self.cmd(line, check)
+        return self.irq_lines[start:], reply
 
     def pipeline(self, lines: list[str]) -> list[str]:
         """Send several requests in one write; returns their replies in order."""

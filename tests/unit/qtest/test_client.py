@@ -118,3 +118,15 @@ def test_guest_errors_go_to_the_D_file(tmp_path):
         assert qt.readl(0x10000000) == 0
     assert "Invalid read at addr 0x10000000, size 4, region 'unassigned', reason: rejected" in \
         logfile.read_text()
+
+
+@pytest.mark.machine("pc")
+def test_irq_lines_are_kept_in_order(qtest):
+    qtest.irq_intercept_in("ioapic")
+    qtest.outb(0x70, 0x0A)
+    qtest.outb(0x71, 0x26)
+    qtest.outb(0x70, 0x0B)
+    qtest.outb(0x71, 0x42)
+    irqs, reply = qtest.cmd_with_irqs("clock_step 2000000")
+    assert (irqs, reply) == (["IRQ raise 8"], "OK 2000000")
+    assert qtest.get_irq(8) and qtest.irq_raised[8] == 1
