@@ -91,7 +91,7 @@ def _run_with(cfg: MachineConfig, arg: str):
     for key, val in opts.items():
         if key == "exit-with-parent":
             if val not in ("on", "off"):
-                raise UsageError(f"Parameter 'exit-with-parent' expects 'on' or 'off'")
+                raise UsageError("Parameter 'exit-with-parent' expects 'on' or 'off'")
             cfg.exit_with_parent = val == "on"
         elif key not in ("async-teardown", "chroot", "user"):
             raise UsageError(f"Invalid parameter '{key}'")

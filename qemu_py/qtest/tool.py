@@ -125,7 +125,7 @@ def _spawn(command: list[str], timeout: float):
     try:
         proc = subprocess.Popen(args, stdin=subprocess.DEVNULL)
     except OSError as e:
-        raise SystemExit(f"qemu-py-qtest: cannot run '{command[0]}': {e.strerror}")
+        raise SystemExit(f"qemu-py-qtest: cannot run '{command[0]}': {e.strerror}") from None
     deadline = time.monotonic() + max(timeout, 30)
     try:
         while True:

@@ -94,14 +94,14 @@ def test_socket_server_accepts_clients_one_after_another(tmp_path):
     for round_ in range(2):
         c = socket.socket(socket.AF_UNIX)
         c.connect(path)
-        assert spin(loop, lambda: fe.events.count(OPENED) == round_ + 1)
+        assert spin(loop, lambda r=round_: fe.events.count(OPENED) == r + 1)
         c.sendall(b"x%d" % round_)
-        assert spin(loop, lambda: fe.data.endswith(b"x%d" % round_))
+        assert spin(loop, lambda r=round_: fe.data.endswith(b"x%d" % r))
         chr_.write(b"reply")
         loop.iterate(0)
         assert c.recv(10) == b"reply"
         c.close()
-        assert spin(loop, lambda: fe.events.count(CLOSED) == round_ + 1)
+        assert spin(loop, lambda r=round_: fe.events.count(CLOSED) == r + 1)
 
 
 def test_socket_client_and_input_budget(tmp_path):
