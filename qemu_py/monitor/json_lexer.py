@@ -9,9 +9,12 @@ skips ahead to the next structural character, control character or byte
 0xFE/0xFF, which is why garbage is reported only when such a delimiter
 arrives. Tokens go to ``emit(kind, text)``.
 
-Runs of bytes that keep the automaton in the same state (string contents,
-digits, keyword letters, whitespace, skipped garbage) are consumed with one
-regular-expression match instead of byte by byte.
+Speed: from the start state, a complete token that is followed by a byte
+which certainly ends it is taken with one regular-expression match; every
+other case (errors, a token cut by the end of the input) goes through the
+automaton, where runs of bytes that keep it in the same state (string
+contents, digits, letters, whitespace, skipped garbage) are consumed with
+one match too. Both paths give the same tokens.
 """
 
 from __future__ import annotations
@@ -114,24 +117,65 @@ _RUNS = {
 }
 
 
+# Whole tokens from IN_START (after optional whitespace). Numbers and keywords
+# only when the byte after them is present and cannot continue them.
+_TOKEN = re.compile(rb"""[ \t\r\n]*(?:
+    ("(?:[^"\\\x00-\x1f\xfe\xff]|\\[\x20-\xfd])*")
+  | ('(?:[^'\\\x00-\x1f\xfe\xff]|\\[\x20-\xfd])*')
+  | (-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?)(?=[ \t\r\n,:\]}])
+  | ([a-z]+)(?=[^a-z])
+  | ([{}\[\]:,])
+)""", re.X)
+_STRUCTURAL = {ord("{"): LCURLY, ord("}"): RCURLY, ord("["): LSQUARE, ord("]"): RSQUARE,
+               ord(":"): COLON, ord(","): COMMA}
+_SPACE = re.compile(rb"[ \t\r\n]*")
+
+
 class JSONLexer:
     def __init__(self, emit):
         self.emit = emit                 # emit(kind, text: bytes)
         self.state = IN_START
         self.token = bytearray()
+        self.pause = False               # set by emit(): return once back at IN_START
 
     def reset(self):
         self.state = IN_START
         self.token.clear()
 
-    def feed(self, data: bytes):
+    def feed(self, data: bytes, pos: int = 0) -> int:
+        """Lex DATA[POS:]; returns where it stopped (the end, or earlier on ``pause``)."""
         table = TABLE
         runs = _RUNS
         emit = self.emit
         token = self.token
         state = self.state
-        pos, end = 0, len(data)
+        end = len(data)
+        fast = _TOKEN.match
         while pos < end:
+            if state == IN_START:
+                m = fast(data, pos)
+                group = m.lastindex if m is not None else None
+                if group is not None:
+                    text = m.group(group)
+                    if len(text) <= MAX_TOKEN_SIZE:
+                        if group == 5:
+                            emit(_STRUCTURAL[text[0]], text)
+                        elif group <= 2:
+                            emit(STRING, text)
+                        elif group == 4:
+                            emit(KEYWORD, text)
+                        elif b"." in text or b"e" in text or b"E" in text:
+                            emit(FLOAT, text)
+                        else:
+                            emit(INTEGER, text)
+                        pos = m.end()
+                        if self.pause:
+                            self.pause = False
+                            return pos
+                        continue
+                pos = _SPACE.match(data, pos).end()
+                if pos >= end:
+                    break
             run = runs.get(state)
             if run is not None:
                 stop = run.match(data, pos).end()
@@ -161,6 +205,10 @@ class JSONLexer:
                     emit(nxt, bytes(token))
                     token.clear()
                     state = IN_START
+                    if self.pause:
+                        self.pause = False
+                        self.state = state
+                        return pos
             elif nxt == IN_START or nxt == IN_RECOVERY:
                 token.clear()
                 state = nxt
@@ -171,6 +219,7 @@ class JSONLexer:
                 state = IN_START
                 token = self.token
         self.state = state
+        return end
 
     def _overflow(self):
         """A single token beyond 64 MiB: reported, and lexing starts afresh."""

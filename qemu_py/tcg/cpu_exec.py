@@ -166,7 +166,7 @@ class TCGEngine:
         end = pa + size
         cur = self.current_tb
         hit_current = False
-        for page in {pa & PAGE_MASK, (end - 1) & PAGE_MASK}:
+        for page in range(pa & PAGE_MASK, end, 0x1000):
             for tb in list(self.page_tbs.get(page, ())):
                 if self._overlaps(tb, pa, end):
                     if tb is cur:

@@ -104,6 +104,11 @@ class X86CPU:
     def _is_code_page(self, ppage: int) -> bool:
         return ppage in self.engine.page_tbs
 
+    def invalidate_code(self, pa: int, size: int):
+        """Drop translated code in [pa, pa+size): for writes not made by this CPU
+        (loaders, DMA, debuggers), which the memory API does not report."""
+        self.engine.invalidate_phys_range(pa, size, from_cpu_store=False)
+
     def protect_code_page(self, ppage: int):
         self.mmu.protect_code_page(ppage)
 

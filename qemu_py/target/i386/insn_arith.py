@@ -178,7 +178,7 @@ def _imul_parts(s, a, b, ot):
         p = s.tmp()
         c.gen_mul_i64(p, sa, sb)
         c.gen_mov_i64(lo, p)
-        c.gen_sub_i64(ovf, p, s.ext(p, ot, True))
+        c.gen_setcond_i64(ovf, p, s.ext(p, ot, True), Cond.NE)
     return lo, ovf
 
 

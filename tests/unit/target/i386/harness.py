@@ -107,13 +107,16 @@ class X86Bed:
 
     # -- memory ------------------------------------------------------------------------
     def write(self, addr: int, data: bytes):
+        """A write from outside the CPU (like DMA): translated code there is dropped."""
         self.mem.write(addr, data)
+        self.cpu.invalidate_code(addr, len(data))
 
     def read(self, addr: int, n: int) -> bytes:
         return self.mem.read(addr, n)[0]
 
     def wq(self, addr, v):
         self.mem.write_value(addr, v, 8)
+        self.cpu.invalidate_code(addr, 8)
 
     def rq(self, addr):
         return self.mem.read_value(addr, 8)[0]
