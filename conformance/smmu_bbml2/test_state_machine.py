@@ -35,7 +35,7 @@ from .rig import Setup
 
 SINK_BASE = 1 << 40
 SINK_SIZE = 1 << 43
-NREG = 3
+NREG = 2
 MASK64 = (1 << 64) - 1
 
 
@@ -128,7 +128,9 @@ class BBML2Machine(RuleBasedStateMachine):
         self.page = 1 << granule
         self.l2 = 1 << lshift(2, granule)
         self.region_base = [(r + 1) * self.l2 for r in range(NREG + 1)]
-        self.offsets = [8, self.page + 0x10, 5 * self.page + 0x28, self.l2 - 8]
+        p = self.page
+        self.offsets = [8, p + 0x10, 2 * p + 0x18, 5 * p + 0x28, 9 * p, 17 * p + 8,
+                        self.l2 // 2 + 0x30, self.l2 - 8]
         self.version = 0
         self.state = [None] * NREG                     # (kind, pa) or None
         self.table = [None] * NREG
@@ -140,17 +142,26 @@ class BBML2Machine(RuleBasedStateMachine):
         self.flood_pa = flood_pa
         self.s.pt.set_desc(self.region_base[NREG], 2,
                            self.s.pt.new_table(self.region_base[NREG], 2, flood_pa))
+        for r in range(NREG):                           # start mapped: pages, block, ...
+            self.remap(r, ("pages", "block")[r % 2], False)
+        for o in range(0, len(self.offsets), 2):        # warm up: some pages cached
+            self._access(0, o, False)
 
     def _new_pa(self):
         self.version += 1
         return SINK_BASE + (self.version * self.l2) % (SINK_SIZE - self.l2)
 
     # -- rules ----------------------------------------------------------------------
-    @rule(r=st.integers(0, NREG - 1), kind=st.sampled_from(["block", "pages", "none"]),
-          same_oa=st.booleans())
+    @rule(r=st.integers(0, NREG - 1),
+          kind=st.sampled_from(["toggle", "toggle", "toggle", "toggle", "block", "pages",
+                                "none"]),
+          same_oa=st.sampled_from([False, False, False, True]))
     def remap(self, r, kind, same_oa):
-        """Change region R's L2 descriptor in place: no BBM, no TLBI."""
+        """Change region R's L2 descriptor in place: no BBM, no TLBI. "toggle"
+        swaps block and pages (the size change BBML2 is about)."""
         old = self.state[r]
+        if kind == "toggle":
+            kind = "pages" if old is not None and old[0] == "block" else "block"
         pa = old[1] if (same_oa and old is not None) else self._new_pa()
         base = self.region_base[r]
         if self.table[r] is not None:
@@ -168,8 +179,20 @@ class BBML2Machine(RuleBasedStateMachine):
             self.s.pt.set_desc(base, 2, 0)
             self.state[r] = None
 
-    @rule(r=st.integers(0, NREG - 1), o=st.integers(0, 3), write=st.booleans())
-    def access(self, r, o, write):
+    @rule(r=st.integers(0, NREG - 1), offs=st.lists(st.integers(0, 7), min_size=1, max_size=5),
+          write=st.booleans())
+    def access(self, r, offs, write):
+        """DMA to one to three offsets of region R, in order."""
+        for o in offs:
+            self._access(r, o, write)
+
+    @rule(r=st.integers(0, NREG - 1), offs=st.lists(st.integers(0, 7), min_size=2, max_size=5))
+    def access_more(self, r, offs):
+        """Like access (writes only): gives accesses twice the weight of other rules."""
+        for o in offs:
+            self._access(r, o, True)
+
+    def _access(self, r, o, write):
         iova = self.region_base[r] + self.offsets[o]
         page = self.offsets[o] >> self.g
         self.sink.log.clear()
@@ -208,7 +231,6 @@ class BBML2Machine(RuleBasedStateMachine):
                                  f"{got if got is None else hex(got)}, QEMU gives "
                                  f"{want if want is None else hex(want)}")
 
-    @rule(n=st.integers(250, 270))
     def flood(self, n):
         """Touch N distinct pages of the flood region (256 entries fill the IOTLB)."""
         base = self.region_base[NREG]
@@ -221,7 +243,12 @@ class BBML2Machine(RuleBasedStateMachine):
 
     @rule(data=st.data())
     def tlbi(self, data):
-        kind = data.draw(st.sampled_from(["va", "va", "va", "vaa", "asid", "all", "nsnh"]))
+        """One invalidation and CMD_SYNC, or (rarely) a capacity flood."""
+        kind = data.draw(st.sampled_from(["va", "va", "va", "vaa", "asid", "all", "nsnh",
+                                          "va", "va", "flood"]))
+        if kind == "flood":
+            self.flood(data.draw(st.integers(250, 270)))
+            return
         r = data.draw(st.integers(0, NREG - 1))
         base = self.region_base[r]
         if kind in ("asid", "all", "nsnh"):
@@ -240,7 +267,7 @@ class BBML2Machine(RuleBasedStateMachine):
             elif where == "page":
                 addr = base + data.draw(st.integers(0, 7)) * (1 << gran)
             else:
-                addr = base + self.offsets[data.draw(st.integers(0, 3))]
+                addr = base + self.offsets[data.draw(st.integers(0, 7))]
             addr &= ~((1 << gran) - 1)
             ttl = data.draw(st.integers(0, 3)) if tg else data.draw(st.sampled_from([0, 0, 3]))
             num = data.draw(st.integers(0, 31)) if tg else 0
