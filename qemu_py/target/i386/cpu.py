@@ -357,6 +357,7 @@ class X86CPU:
             return
         if isinstance(e, CPUHalt):
             self.env_q[RIP] = e.next_eip
+            self.env_q[HFLAGS] &= ~HF_INHIBIT_IRQ_MASK
             if not self.has_work():
                 self.halted = True
             return
@@ -368,6 +369,7 @@ class X86CPU:
     def deliver(self, e: X86Exception, is_hw: bool = False):
         from .seg_helper import do_interrupt
         vector, err, is_int = e.vector, e.error_code, e.is_int
+        self.env_q[HFLAGS] &= ~HF_INHIBIT_IRQ_MASK
         next_eip, has_error = e.next_eip, e.has_error
         if e.cr2 is not None:
             self.env_q[CR2] = e.cr2 & M64

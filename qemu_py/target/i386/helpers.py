@@ -158,7 +158,8 @@ def helper_read_crn(cpu, reg: int) -> int:
         if cpu.apic is not None:
             return (cpu.apic.tpr >> 4) & 0xF
         return env[CR8]
-    return env[CR0 + reg] if reg in (0, 2, 3, 4) else 0
+    from .state import CR2
+    return env[{0: CR0, 2: CR2, 3: CR3, 4: CR4}[reg]] if reg in (0, 2, 3, 4) else 0
 
 
 def helper_clts(cpu):

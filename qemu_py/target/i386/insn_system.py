@@ -12,7 +12,7 @@ from qemu_py.tcg.ir import I32, I64
 from . import helpers as H
 from .insn_arith import mem_ea
 from .insn_stack import HELPER_LOAD_SEG
-from .state import (CR0, CR4_FSGSBASE, DR, EXCP06_ILLOP, EXCP0D_GPF, GDT_BASE, GDT_LIMIT,
+from .state import (CR0, CR2, CR4_FSGSBASE, DR, EXCP06_ILLOP, EXCP0D_GPF, GDT_BASE, GDT_LIMIT,
                     IDT_BASE, IDT_LIMIT, LDT, R_FS, R_GS, R_SS, TR, TSC_AUX, seg_slot)
 from .translate import (DISAS_NORETURN, G_SEG_BASE, REG_INFO, SEG_REG, code_name, insn)
 
@@ -111,7 +111,7 @@ def gen_MOV_to_CR(s, insn):
         return
     v = s.ld_reg(insn.op_register(1))
     if reg == 2:
-        s.c.gen_st_i64(v, 8 * (CR0 + 2))
+        s.c.gen_st_i64(v, 8 * CR2)
         return
     s.gen_update_eip_cur()
     s.call(H.H_WRITE_CRN, [], [s.const(reg, I32), v])
