@@ -127,7 +127,8 @@ def test_event_types_recorded_for_garbage_are_the_documented_ones():
         s.rig.write_mem(CD_ADDR, words(rng, 16))
         recorded = []
         orig = s.smmu.record_event
-        s.smmu.record_event = lambda info, orig=orig: (recorded.append(info.type), orig(info))
+        s.smmu.record_event = lambda info, orig=orig, rec=recorded: (rec.append(info.type),
+                                                                       orig(info))
         s.rig.dma_write(rng.getrandbits(48), b"\0" * 8)
         seen |= set(recorded)
     assert seen <= GENERATED

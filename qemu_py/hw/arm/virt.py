@@ -39,7 +39,6 @@ from qemu_py.hw.core.cpus import cpu_models
 from qemu_py.hw.core.machine import Machine, machine_type
 from qemu_py.hw.misc import edu  # noqa: F401  (registers -device edu with the board)
 from qemu_py.hw.pci.pci import PCIDevice
-from qemu_py.memory import MemoryRegion
 from qemu_py.qom import Device, DeviceProp, QOMError, register_type
 
 from .arm_gic import GICv2, GICv3
@@ -121,10 +120,10 @@ class VirtMachine(Machine):
         highmem = _onoff(self, "highmem", True)
         iommu = self.machine_prop("iommu", "none")
         if iommu not in ("none", "smmuv3"):
-            raise QOMError(f"Invalid IOMMU type. Valid values are none and smmuv3.")
+            raise QOMError("Invalid IOMMU type. Valid values are none and smmuv3.")
         gic_version = self.machine_prop("gic-version", "2")
         if gic_version not in ("2", "3", "host", "max"):
-            raise QOMError(f"Invalid gic-version value\nValid values are 3, 2, host, max.")
+            raise QOMError("Invalid gic-version value\nValid values are 3, 2, host, max.")
 
         # CPU
         model = self.config.cpu or "cortex-a15"
