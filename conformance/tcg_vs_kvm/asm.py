@@ -21,10 +21,11 @@ def mem(base=Register.NONE, disp: int = 0, index=Register.NONE, scale: int = 1,
         displ_size: int | None = None) -> MemoryOperand:
     """[base + index*scale + disp]; with no base and no index an absolute disp32."""
     if displ_size is None:
+        # iced: 8 = disp32 with 64-bit addressing (4 would mean a 0x67 prefix)
         if base == Register.NONE and index == Register.NONE:
-            displ_size = 8      # 64-bit addressing; 4 would add a 0x67 prefix
+            displ_size = 8
         else:
-            displ_size = 4 if disp < -128 or disp > 127 else (1 if disp else 0)
+            displ_size = 8 if disp < -128 or disp > 127 else (1 if disp else 0)
     return MemoryOperand(base, index, scale, disp, displ_size)
 
 
