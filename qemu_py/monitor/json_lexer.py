@@ -171,6 +171,7 @@ class JSONLexer:
                         pos = m.end()
                         if self.pause:
                             self.pause = False
+                            self.state = IN_START
                             return pos
                         continue
                 pos = _SPACE.match(data, pos).end()

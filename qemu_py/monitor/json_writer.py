@@ -39,13 +39,21 @@ def bucket(key: str) -> int:
     return b
 
 
+_order_cache: dict[tuple, list] = {}
+
+
 def qdict_order(d: dict) -> list:
     """The keys of D in the order QEMU's qdict_first/qdict_next visit them."""
     if len(d) < 2:
         return list(d)
-    keyed = [(bucket(k), -i, k) for i, k in enumerate(d)]
-    keyed.sort()
-    return [k for _, _, k in keyed]
+    keys = tuple(d)
+    order = _order_cache.get(keys)
+    if order is None:
+        keyed = sorted([(bucket(k), -i, k) for i, k in enumerate(keys)])
+        order = [k for _, _, k in keyed]
+        if len(_order_cache) < 4096:
+            _order_cache[keys] = order
+    return order
 
 
 _PLAIN = re.compile(r'[\x20\x21\x23-\x5b\x5d-\x7e]*\Z')
@@ -100,8 +108,32 @@ def _scalar(value) -> str:
     raise TypeError(f"cannot write {type(value).__name__} as QMP JSON")
 
 
+def _compact(value) -> str:
+    t = type(value)
+    if t is str:
+        return quote(value)
+    if t is dict or (t is not list and isinstance(value, dict)):
+        if not value:
+            return "{}"
+        return "{" + ", ".join([quote(k) + ": " + _compact(value[k]) for k in qdict_order(value)]) + "}"
+    if t is list or t is tuple:
+        if not value:
+            return "[]"
+        return "[" + ", ".join([_compact(v) for v in value]) + "]"
+    return _scalar(value)
+
+
 def to_json(value, pretty: bool = False) -> str:
-    """The JSON text of VALUE (no trailing newline). Iterative: input may nest 1024 deep."""
+    """The JSON text of VALUE (no trailing newline)."""
+    if not pretty:
+        try:
+            return _compact(value)
+        except RecursionError:
+            pass                          # input may nest 1024 deep: write it iteratively
+    return _to_json_iterative(value, pretty)
+
+
+def _to_json_iterative(value, pretty: bool) -> str:
     out: list[str] = []
     stack: list[list] = []            # [items, next index, closer, depth]
     item, depth = value, 0

@@ -68,6 +68,12 @@ class Struct(QAPIType):
     members: list[Member]
     extra_allowed: bool = False           # 'gen': false commands take any further member
 
+    def member_names(self) -> frozenset[str]:
+        names = self.__dict__.get("_names")
+        if names is None or len(names) != len(self.members):
+            names = self.__dict__["_names"] = frozenset(m.name for m in self.members)
+        return names
+
 
 @dataclass(eq=False)
 class Union(Struct):
@@ -145,11 +151,12 @@ def visit_members(struct: Struct, value: dict, path: str | None):
                 continue
             raise QMPError(f"Parameter '{_join(path, m.name)}' is missing")
         visit_input(m.type, value[m.name], _join(path, m.name), m.name)
-    if not struct.extra_allowed and len(value) > len(struct.members):
-        known = {m.name for m in struct.members}
-        for key in qdict_order(value):
-            if key not in known:
-                raise QMPError(f"Parameter '{_join(path, key)}' is unexpected")
+    if not struct.extra_allowed:
+        known = struct.member_names()
+        if any(key not in known for key in value):
+            for key in qdict_order(value):
+                if key not in known:
+                    raise QMPError(f"Parameter '{_join(path, key)}' is unexpected")
 
 
 # -- output checking (used by tests to hold handlers to their declarations) ----------------------

@@ -170,3 +170,11 @@ def test_round_trip_through_python_json():
     value = {"a": [1, 2.5, "x\u2028y", {"b": None}], "c": False, "d": "\x1f"}
     assert json.loads(to_json(value)) == value
     assert stream_all(to_json(value).encode()) == [("ok", value)]
+
+
+def test_deeply_nested_values_are_written_without_recursion_limits():
+    value = []
+    for _ in range(1500):
+        value = [value]
+    assert to_json(value) == "[" * 1501 + "]" * 1501
+    assert to_json({"a": value}, pretty=True).count("\n") == 2 * 1501 + 1
