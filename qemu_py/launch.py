@@ -66,7 +66,12 @@ class Emulator:
     def build(self):
         cfg = self.cfg
         _load_boards()
-        LOG.configure(cfg.log_items, cfg.log_file)
+        from .system import trace
+        try:
+            trace_file = trace.configure(cfg.trace, cfg.log_items)
+        except trace.TraceError as e:
+            raise StartupError(str(e)) from None
+        LOG.configure(cfg.log_items, trace_file if trace_file is not None else cfg.log_file)
         accel = choose_accel(cfg)
         self.clock = VirtualClock("manual" if accel == "qtest" else "host")
         self.loop = MainLoop(self.clock)
@@ -179,6 +184,8 @@ class Emulator:
         machine = vm.machine
         try:
             machine.init()
+            from .system.objects import create_objects
+            create_objects(vm, cfg.objects)
             for opts in cfg.devices:
                 create_device(machine, dict(opts), self.chardevs)
         except QOMError as e:

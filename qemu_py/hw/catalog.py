@@ -7,3 +7,4 @@ from .misc import debugexit  # noqa: F401
 from .pci import testdev  # noqa: F401
 from .arm import virt as arm_virt  # noqa: F401
 from .ppc import spapr  # noqa: F401
+from .vfio import pci as vfio_pci  # noqa: F401
