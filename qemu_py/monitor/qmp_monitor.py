@@ -16,10 +16,13 @@ that (they report an EOF that arrives first as an error).
 
 from __future__ import annotations
 
+import sys
 import time
+import traceback
 
 from qemu_py.system.chardev import CLOSED, OPENED
 
+from .errors import QMPError
 from .json_stream import JSONStream
 from .json_writer import to_json
 from .qmp_session import QMPSession
@@ -37,7 +40,14 @@ class QMPMonitor:
         chardev.attach(self)
 
     def send(self, obj: dict):
-        text = to_json(obj, self.pretty) + "\n"
+        try:
+            text = to_json(obj, self.pretty) + "\n"
+        except TypeError as e:            # a handler returned something that is not JSON
+            traceback.print_exc(file=sys.stderr)
+            reply = QMPError(f"internal error: {e}").reply()
+            if "id" in obj:
+                reply["id"] = obj["id"]
+            text = to_json(reply, self.pretty) + "\n"
         if self.pretty:
             text = text.replace("\n", "\r\n")
         else:

@@ -6,12 +6,19 @@ usable before the machine is built, i.e. with --preconfig). ``info`` has a
 sub-table. Texts of the dispatcher: ``unknown command: '...'``, ``Command
 '...' not available until machine initialization has completed.``, ``Try
 "help ..." for more information``.
+
+CPU hooks, used by ``x``, ``xp /i`` and ``$reg`` once a board has CPUs
+(``machine.cpus``): ``memory_rw_debug(addr, length)`` -> bytes, or None when
+the virtual address is not mapped; ``disassemble(addr, count, physical)`` ->
+text; ``monitor_register(name)`` -> int, or None.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Callable
+
+from qemu_py.memory import MemTxResult
 
 from ..commands import runstate
 from ..errors import QMPError
@@ -99,7 +106,9 @@ def _dump(mon, args, physical: bool):
     if physical:
         read = machine.qtest_as.read
     else:
-        read = cpu.memory_rw_debug
+        def read(vaddr, length):
+            data = cpu.memory_rw_debug(vaddr, length)
+            return (data, MemTxResult.OK) if data is not None else (b"", MemTxResult.ERROR)
     mon.out.write(memory_dump(count, fmt, size, addr, read=read, big_endian=machine.big_endian))
 
 

@@ -79,6 +79,8 @@ def info_irq(mon, args):
 
 
 def info_mtree(mon, args):
+    """``-d`` (QEMU's dispatch-tree dump) is accepted and not modelled: qemu-py has no
+    physmem dispatch tree to show."""
     from qemu_py.memory import mtree_info
     spaces = getattr(mon.vm.machine, "address_spaces", [])
     mon.out.write(mtree_info(spaces, flat=bool(args.get("flatview")),

@@ -9,6 +9,9 @@ Input bytes are taken as UTF-8 when a line is run.
 
 from __future__ import annotations
 
+import sys
+import traceback
+
 from qemu_py import QEMU_VERSION
 from qemu_py.system.chardev import CLOSED, OPENED
 
@@ -107,6 +110,10 @@ class HMPMonitor:
 
     def _run_line(self, line: str):
         text = line.encode("latin-1").decode("utf-8", "surrogateescape")
-        handle_command(self.ctx, text)
+        try:
+            handle_command(self.ctx, text)
+        except Exception as e:  # a bug in a command: report it, keep the monitor alive
+            traceback.print_exc(file=sys.stderr)
+            self.out.write(f"internal error: {type(e).__name__}: {e}\n")
         if not _exiting(self.vm):
             self.readline.show_prompt()

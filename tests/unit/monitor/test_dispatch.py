@@ -289,3 +289,10 @@ def test_startup_error_in_x_exit_preconfig_is_a_generic_error():
         assert q.execute("query-status")["return"]["status"] == "prelaunch"
     finally:
         e.close()
+
+
+def test_a_return_value_that_is_not_json_is_an_error_reply(qmp, monkeypatch, capsys):
+    monkeypatch.setattr(SCHEMA.commands["query-name"], "handler", lambda session: {"name": object()})
+    assert qmp.execute("query-name", id=9) == generic(
+        "internal error: cannot write object as QMP JSON", id=9)
+    assert "TypeError" in capsys.readouterr().err

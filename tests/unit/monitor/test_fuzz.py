@@ -250,3 +250,24 @@ def test_garbage_then_0xff_resynchronises(garbage, prefix):
         assert json.loads(lines[-2]) == {"return": {}, "id": "sync"}
     finally:
         target.close()
+
+
+PIECES = [b'{"execute": "query-name", "id": 1}', b"{'execute': 'query-status'}", b"[1, 2]", b"\xff",
+          b"}", b"]", b'"str"', b"12 ", b"nul", b"l\n", b'{"a": "\xc3\xa9"}', b'{"a": 1, "a": 2}',
+          b'{"execute": "stop"}', b'{"execute": "cont", "arguments": {}}', b'{"id": [1, {"k": null}]',
+          b"}", b'"\\ud83d\\ude00"', b'{"execute": 1e400}', b" \r\n\t", b"{", b"[", b"'", b'"']
+
+
+@settings(max_examples=150, **SETTINGS)
+@given(st.lists(st.one_of(st.binary(max_size=8), st.sampled_from(PIECES)), max_size=25))
+def test_any_bytes_get_the_same_answers_in_one_chunk_or_byte_by_byte(parts):
+    data = b"".join(parts)
+    whole, bytewise = Target(), Target()
+    try:
+        strip = re.compile(rb'"timestamp": \{[^}]*\}')
+        one = whole.qmp.raw(data)
+        many = b"".join(bytewise.qmp.raw(data[i:i + 1]) for i in range(len(data)))
+        assert strip.sub(b"", one) == strip.sub(b"", many)
+    finally:
+        whole.close()
+        bytewise.close()

@@ -252,3 +252,66 @@ def test_quit_from_the_readline_monitor_stops_input(emu):
     assert chr_.take() == b"q\x1b[K\x1b[Dqu\x1b[K\x1b[D\x1b[Dqui\x1b[K\x1b[D\x1b[D\x1b[Dquit\x1b[K\r\n"
     event = q.chr.take()
     assert b'"event": "SHUTDOWN", "data": {"guest": false, "reason": "host-qmp-quit"}' in event
+
+
+# -- boards with CPUs (the hooks a CPU model provides) -------------------------------------------------
+
+class FakeCPU:
+    TYPE_NAME = "fake-x86_64-cpu"
+
+    def __init__(self, index):
+        self.cpu_index = index
+
+    def canonical_path(self):
+        return f"/machine/unattached/device[{self.cpu_index}]"
+
+    def instance_props(self):
+        return {"socket-id": self.cpu_index, "core-id": 0, "thread-id": 0}
+
+    def memory_rw_debug(self, addr, length):
+        if addr >= 0x8000:
+            return None                                   # not mapped
+        return bytes((addr + i) & 0xFF for i in range(length))
+
+    def monitor_register(self, name):
+        return {"pc": 0x10, "sp": 0x7000}.get(name)
+
+    def dump_state(self):
+        return f"RIP={self.cpu_index:016x}\n"
+
+
+def test_cpu_hooks(emu):
+    emu.vm.machine.cpus = [FakeCPU(0), FakeCPU(1)]
+    q = emu.qmp()
+    assert q.hmp("x /4xb 0x100") == "0000000000000100: 0x00 0x01 0x02 0x03\r\n"
+    assert q.hmp("x /2xw $pc") == "0000000000000010: 0x13121110 0x17161514\r\n"
+    assert q.hmp("x /1xb 0x8000") == "0000000000008000: Cannot access memory\r\n"
+    assert q.hmp("xp /1xb 4") == "0000000000000004: 0x41\r\n"          # physical: the address space
+    assert q.hmp("xp /1xb $nope") == lines("unknown register", 'Try "help xp" for more information')
+    assert q.hmp("xp /2i 0") == "No disassembler for CPU#0\r\n"
+    assert q.hmp("info registers") == "\r\nCPU#0\r\nRIP=0000000000000000\r\n"
+    assert q.hmp("info registers 1") == "\r\nCPU#1\r\nRIP=0000000000000001\r\n"
+    assert q.hmp("info registers -a").count("CPU#") == 2
+    assert q.execute("human-monitor-command", {"command-line": "info registers",
+                                               "cpu-index": 1})["return"].startswith("\r\nCPU#1")
+    assert q.execute("human-monitor-command", {"command-line": "info registers", "cpu-index": 5}) == {
+        "error": {"class": "GenericError", "desc": "Parameter 'cpu-index' expects a CPU number"}}
+    fast = q.execute("query-cpus-fast")["return"]
+    assert [c["qom-path"] for c in fast] == ["/machine/unattached/device[0]",
+                                             "/machine/unattached/device[1]"]
+    assert fast[1]["props"] == {"socket-id": 1, "core-id": 0, "thread-id": 0}
+    assert fast[0]["target"] == "x86_64" and isinstance(fast[0]["thread-id"], int)
+
+
+def test_a_failing_info_handler_keeps_the_readline_monitor_alive(emu, monkeypatch, capsys):
+    from qemu_py.monitor.hmp import commands
+
+    def broken(mon, args):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(commands.INFO_COMMANDS[1], "handler", broken)   # info registers
+    mon, chr_ = emu.hmp()
+    chr_.take()
+    mon.receive(b"info registers\r")
+    assert chr_.take().endswith(b"\r\ninternal error: RuntimeError: boom\r\n(qemu) ")
+    assert "RuntimeError: boom" in capsys.readouterr().err
