@@ -162,8 +162,10 @@ def tss() -> bytes:
 
 def idt(stub_addrs: list[int]) -> bytes:
     out = bytearray()
-    for addr in stub_addrs:
-        lo = (addr & 0xFFFF) | (KCODE << 16) | (0x8E << 40) | (((addr >> 16) & 0xFFFF) << 48)
+    for v, addr in enumerate(stub_addrs):
+        dpl = 3 if v in (3, 4) else 0          # INT3/INTO allowed from CPL3, as on Linux
+        lo = (addr & 0xFFFF) | (KCODE << 16) | ((0x8E | dpl << 5) << 40) | \
+            (((addr >> 16) & 0xFFFF) << 48)
         out += struct.pack("<QQ", lo, addr >> 32)
     return bytes(out)
 

@@ -1,0 +1,122 @@
+"""Comparing two results of one case, with the masks of :mod:`.flags`.
+
+Compared: the 16 GPRs (minus registers whose value is architecturally
+undefined), RFLAGS bits CF PF AF ZF SF DF OF AC minus the undefined ones
+(IF, IOPL, RF, TF and the reserved bits are never compared: PVM hosts
+report IF/IOPL differently and QEMU does not set RF in fault frames), how
+the body ended (normally, or the exception vector), the error code for
+vectors that push one, the faulting RIP, CR2 for #PF, and the data page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from iced_x86 import RegisterExt
+
+from . import image as im
+from .case import Batch, Case, Result
+from .flags import COMPARED, Analysis, analyse, decode_body, flag_names
+from .gen import GPR64
+
+VECTOR_NAMES = {0: "#DE", 1: "#DB", 3: "#BP", 4: "#OF", 5: "#BR", 6: "#UD", 7: "#NM",
+                8: "#DF", 10: "#TS", 11: "#NP", 12: "#SS", 13: "#GP", 14: "#PF", 16: "#MF",
+                17: "#AC", 18: "#MC", 19: "#XM"}
+
+
+def end_text(r: Result) -> str:
+    if r.ok:
+        return "end of body"
+    v = VECTOR_NAMES.get(r.kind, f"vector {r.kind}")
+    text = f"{v} at {r.frip:#x}"
+    if r.kind in im.ERROR_CODE_VECTORS:
+        text += f" error {r.err:#x}"
+    if r.kind == 14:
+        text += f" cr2 {r.cr2:#x}"
+    return text
+
+
+@dataclass
+class Mismatch:
+    slot: int
+    case: Case
+    lines: list[str]          # one per differing item
+    analysis: Analysis
+    asm: list[str]
+
+    def summary(self) -> str:
+        return "; ".join(self.lines)
+
+    def report(self, label: str, names=("kvm", "tcg")) -> str:
+        out = [f"MISMATCH {label}: {self.summary()}"]
+        out += ["  " + a for a in self.asm]
+        regs = " ".join(f"{n}={'data+' + hex(v) if n in self.case.pointers else hex(v)}"
+                        for n, v in self.case.regs.items())
+        out.append(f"  initial: rflags={self.case.rflags:#x} {regs}")
+        for line in self.analysis.reason_lines():
+            out.append(f"  masked {line}")
+        return "\n".join(out)
+
+
+def body_insns(batch: Batch, slot: int):
+    addr = im.case_code(slot)
+    code = batch.code[addr]
+    end = _body_end(code, addr, batch.image.labels["save_ok"])
+    return decode_body(code, addr, end)
+
+
+def _body_end(code: bytes, addr: int, save_ok: int) -> int:
+    """Address of the tail ``jmp save_ok``: the last instruction before the 0xCC padding."""
+    from iced_x86 import Decoder
+    stripped = len(code.rstrip(b"\xcc"))
+    last = addr
+    for insn in Decoder(64, code[:stripped], ip=addr):
+        last = insn.ip
+    return last
+
+
+def initial_known(batch: Batch, slot: int) -> dict[int, int]:
+    case = batch.cases[slot]
+    base = im.case_data(slot)
+    return {GPR64[i]: (case.regs.get(n, 0) + (base if n in case.pointers else 0))
+            & 0xFFFF_FFFF_FFFF_FFFF for i, n in enumerate(im.GPRS)}
+
+
+def compare(batch: Batch, slot: int, a: Result, b: Result, names=("kvm", "tcg")) -> Mismatch | None:
+    insns = body_insns(batch, slot)
+    stop = None
+    for r in (a, b):
+        if not r.ok:
+            idx = next((k for k, i in enumerate(insns) if i.ip == r.frip), None)
+            if idx is not None:
+                stop = idx if stop is None else min(stop, idx)
+    an = analyse(insns, stop, initial_known(batch, slot))
+    lines = []
+    na, nb = names
+    if not a.done or not b.done:
+        lines.append(f"case did not complete ({na}: {a.done}, {nb}: {b.done})")
+    if a.kind != b.kind or (not a.ok and (a.frip != b.frip or (
+            a.kind in im.ERROR_CODE_VECTORS and a.err != b.err) or
+            (a.kind == 14 and a.cr2 != b.cr2))):
+        lines.append(f"end: {na} {end_text(a)}, {nb} {end_text(b)}")
+    undefined = {RegisterExt.full_register(r) for r in an.undefined_regs}
+    for i, n in enumerate(im.GPRS):
+        if GPR64[i] in undefined:
+            continue
+        if a.gprs[i] != b.gprs[i]:
+            lines.append(f"{n}: {na} {a.gprs[i]:#x} {nb} {b.gprs[i]:#x}")
+    diff = (a.rflags ^ b.rflags) & COMPARED & ~an.flag_mask
+    if diff:
+        lines.append(f"rflags {flag_names(diff)}: {na} {a.rflags & COMPARED:#x} "
+                     f"{nb} {b.rflags & COMPARED:#x}")
+    if a.data != b.data:
+        offs = [i for i in range(im.PAGE) if a.data[i] != b.data[i]]
+        o = offs[0]
+        lines.append(f"memory data+{o:#x} ({len(offs)} bytes differ): {na} "
+                     f"{a.data[o:o + 8].hex()} {nb} {b.data[o:o + 8].hex()}")
+    if not lines:
+        return None
+    from iced_x86 import Formatter, FormatterSyntax
+    fmt = Formatter(FormatterSyntax.INTEL)
+    asm = [f"{i.ip:#x}: {fmt.format(i)}" for i in insns]
+    return Mismatch(slot, batch.cases[slot], lines, an, asm)
