@@ -8,3 +8,4 @@ from .pci import testdev  # noqa: F401
 from .arm import virt as arm_virt  # noqa: F401
 from .ppc import spapr  # noqa: F401
 from .vfio import pci as vfio_pci  # noqa: F401
+from .virtio import balloon as virtio_balloon  # noqa: F401

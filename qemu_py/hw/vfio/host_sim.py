@@ -68,6 +68,7 @@ VFIO_REGION_INFO_FLAG_MMAP = 1 << 2
 VFIO_REGION_INFO_FLAG_CAPS = 1 << 3
 
 HOST_PAGE_SIZE = mmap.PAGESIZE
+PCI_COMMAND_INTX_DISABLE = 0x400
 LOG_TEXT_LINES = 256
 
 
@@ -328,10 +329,18 @@ class VFIOHostSim(UserObject):
 
     def config_write(self, offset: int, value: int, size: int) -> None:
         cfg, wmask = self.hw.config, self.hw.config_wmask
+        was_disabled = self.intx_disabled()
         for i in range(size):
             b = (value >> (8 * i)) & 0xff
             a = offset + i
             cfg[a] = (cfg[a] & ~wmask[a]) | (b & wmask[a])
+        if was_disabled and not self.intx_disabled() and self.intx_line \
+                and self.irq_mode == "intx":
+            self._fire_intx()
+
+    def intx_disabled(self) -> bool:
+        """Command register INTx Disable (PCI 2.3): the device keeps INTx quiet."""
+        return bool(int.from_bytes(self.hw.config[4:6], "little") & PCI_COMMAND_INTX_DISABLE)
 
     # -- fast path: mmap -------------------------------------------------------------------------
     def mmap(self, index: int, offset: int, size: int):
@@ -376,7 +385,7 @@ class VFIOHostSim(UserObject):
 
     def _fire_intx(self) -> None:
         trigger = self.irq_triggers.get(0)
-        if trigger is None or self.intx_masked:
+        if trigger is None or self.intx_masked or self.intx_disabled():
             return
         self.intx_masked = True            # level-triggered: masked until unmasked
         if "vfio_sim_irq" in trace.ACTIVE:
