@@ -24,7 +24,6 @@ import re
 # Token kinds (what the streamer and parser see).
 LCURLY, RCURLY, LSQUARE, RSQUARE, COLON, COMMA = range(100, 106)
 INTEGER, FLOAT, KEYWORD, STRING, ERROR = range(106, 111)
-TOKEN_KINDS = frozenset(range(100, 111))
 
 # Lexer states.
 (IN_RECOVERY, IN_DQ_STRING_ESCAPE, IN_DQ_STRING, IN_SQ_STRING_ESCAPE, IN_SQ_STRING,

@@ -55,7 +55,7 @@ def device_add(session, args: dict):
     except Exception:
         # a device that failed to plug leaves no trace, as in QEMU
         for container, kids in before.items():
-            for name, child in set(container.children()) - kids:
+            for _, child in set(container.children()) - kids:
                 container.del_child(child)
         raise
 

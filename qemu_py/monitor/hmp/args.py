@@ -21,10 +21,6 @@ import weakref
 from .expr import SPACES, ExprError, get_expr
 
 
-class ArgError(Exception):
-    """Parsing failed; the message was already printed."""
-
-
 class DumpDefaults:
     def __init__(self):
         self.format = "x"
