@@ -210,6 +210,7 @@ class TCGEngine:
         env = cpu.rt.env_q
         slot = cpu.BUDGET_SLOT
         cpu.budget_reserve = 0
+        cpu.stop_request = False
         env[slot] = budget
         last_tb = None
         last_slot = -1

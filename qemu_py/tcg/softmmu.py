@@ -56,6 +56,7 @@ class SoftMMU:
         self._wrev: dict[int, list] = {}     # phys page -> [(mmu_idx, vpn)] write entries
         self.flush_count = 0
         self.large_pages = False
+        self.io_hook = None                  # called before every MMIO access
         address_space.add_listener(self)
 
     # -- memory listener: any topology change flushes ---------------------------------
@@ -165,6 +166,8 @@ class SoftMMU:
         if views is not None:
             o = addr & (PAGE_SIZE - 1)
             return bytes(views[3][o:o + n])
+        if self.io_hook is not None:
+            self.io_hook()
         data, _ = self.as_.read(pa, n)
         return data
 
@@ -174,6 +177,8 @@ class SoftMMU:
         o = addr & (PAGE_SIZE - 1)
         if views is not None:
             return _UNPACK[size].unpack_from(views[3], o)[0]
+        if self.io_hook is not None:
+            self.io_hook()
         value, _ = self.as_.read_value(ppage | o, size)
         return value
 
@@ -208,6 +213,8 @@ class SoftMMU:
             o = pa & (PAGE_SIZE - 1)
             views[3][o:o + len(data)] = data
             return
+        if self.io_hook is not None:
+            self.io_hook()
         if size:
             self.as_.write_value(pa, value, size)
         else:

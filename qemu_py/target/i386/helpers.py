@@ -118,6 +118,8 @@ def helper_check_io(cpu, port: int, size: int):
 
 
 def helper_in(cpu, port: int, size: int) -> int:
+    if cpu.mmu.io_hook is not None:
+        cpu.mmu.io_hook()
     if cpu.io_as is None:
         return (1 << (8 * size)) - 1
     v, _ = cpu.io_as.read_value(port & 0xFFFF, size)
@@ -125,6 +127,8 @@ def helper_in(cpu, port: int, size: int) -> int:
 
 
 def helper_out(cpu, port: int, size: int, value: int):
+    if cpu.mmu.io_hook is not None:
+        cpu.mmu.io_hook()
     if cpu.io_as is not None:
         cpu.io_as.write_value(port & 0xFFFF, value & ((1 << (8 * size)) - 1), size)
 
