@@ -58,8 +58,13 @@ class Tracer:
         self.write: Callable[[str], None] = lambda text: LOG.write(text)
 
     def reset(self) -> None:
-        self.logged.clear()
+        """Everything back to the start (no events, no subscribers)."""
         self.subscribers.clear()
+        self.reset_logging()
+
+    def reset_logging(self) -> None:
+        """Forget the enabled (logged) events; in-process subscribers stay."""
+        self.logged.clear()
         self.warnings.clear()
         self.write = lambda text: LOG.write(text)
         self._refresh()
@@ -142,10 +147,10 @@ def format_event(name: str, args: dict) -> str:
     return f"{name} {text}" if not text.startswith(" ") else f"{name}{text}"
 
 
-def emit(name: str, **args) -> None:
-    """Emit NAME if anyone wants it (callers usually check ``ACTIVE`` first)."""
-    if name in ACTIVE:
-        TRACER.emit(name, args)
+def emit(event: str, /, **args) -> None:
+    """Emit EVENT if anyone wants it (callers usually check ``ACTIVE`` first)."""
+    if event in ACTIVE:
+        TRACER.emit(event, args)
 
 
 def subscribe(fn: Callable[[str, dict], None], pattern: str = "*"):
@@ -184,7 +189,7 @@ def configure(trace_args, log_items=()) -> str | None:
     the ``-D`` log file, as QEMU's log backend does), else None.  Raises
     TraceError with ``-trace ARG: MESSAGE``.
     """
-    TRACER.reset()
+    TRACER.reset_logging()
     out_file = None
     for arg in trace_args:
         try:

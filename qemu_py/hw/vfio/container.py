@@ -26,7 +26,10 @@ master) as spec memory.md §3.5, §5.2 and §5.3 describe it:
 The container's **memory listener** keeps the IOMMU mappings of the
 address space as vfio_listener_region_add/del do: sections that are
 neither RAM nor IOMMU, or lie in the upper half of the 64-bit space, are
-skipped; a section is trimmed to host pages (start rounded up, end down)
+skipped; a section whose address and region offset disagree within a
+host page is refused (``vfio_listener_region_add received unaligned
+region`` on stderr, as QEMU's error_report: it happens to sparse-mmap areas
+that do not start on a page); a section is trimmed to host pages (start rounded up, end down)
 and skipped when nothing is left; ram_device sections whose trimmed range
 is not aligned to the IOMMU page size are not DMA-mapped (trace
 ``vfio_listener_region_add_no_dma_map``), so sub-page BAR pieces are never
@@ -42,6 +45,7 @@ from __future__ import annotations
 
 import mmap
 import os
+import sys
 from bisect import bisect_right
 
 from qemu_py.qom import QOMError
@@ -125,7 +129,9 @@ class VFIOContainer:
         mr = section.mr
         if (section.offset_within_address_space & ~HOST_PAGE_MASK) != \
                 (section.offset_within_region & ~HOST_PAGE_MASK):
-            guest_error("vfio_listener_region_add received unaligned region")
+            # QEMU's error_report (a host-side problem, not the guest's)
+            print("qemu-py: vfio_listener_region_add received unaligned region",
+                  file=sys.stderr)
             return
         trimmed = self._trimmed(section)
         if trimmed is None:

@@ -24,6 +24,14 @@ register selects the MSI-X table when bits 16-30 equal 1; bit 31 means
 
 Only accesses of exactly 4 aligned bytes are valid; anything else fails
 validation (DECODE_ERROR, reads 0) and touches neither quirk nor hardware.
+
+The re-entrancy guard (spec §2.6, backported to 7.2.x and in master): the
+quirk regions and ``msix-table`` have the same owner, so the quirk's nested
+dispatch to the table is *blocked* (``Blocked re-entrant IO on
+MemoryRegion: msix-table ...`` once, MEMTX_ACCESS_ERROR): a redirected write
+is lost and a redirected read returns 0, exactly as QEMU 7.2.22 behaves.
+Before the guard (7.2.0) the redirect reached the table; qemu-py shows that
+behaviour when the table region's ``disable_reentrancy_guard`` is set.
 """
 
 from __future__ import annotations
