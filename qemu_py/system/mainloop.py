@@ -46,7 +46,11 @@ class MainLoop:
                 self.sel.unregister(fd)
             self._handlers.pop(fd, None)
         elif key is None:
-            self.sel.register(fd, events)
+            try:
+                self.sel.register(fd, events)
+            except OSError:
+                self._handlers.pop(fd, None)
+                raise
         elif key.events != events:
             self.sel.modify(fd, events)
 

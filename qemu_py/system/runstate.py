@@ -72,12 +72,11 @@ class VM:
         self.clock.enable()
 
     def stop(self, state: str = "paused"):
+        """vm_stop: only a running machine stops (and says so with STOP)."""
         if self.runstate == "running":
             self.clock.disable()
             self.runstate = state
             self.emit("STOP")
-        elif self.runstate != "prelaunch":
-            self.runstate = state
 
     def system_reset(self, reason: str = "host-qmp-system-reset", guest: bool = False):
         if guest and self.no_reboot:
@@ -88,6 +87,8 @@ class VM:
         for fn in list(self.reset_handlers):
             fn()
         self.emit("RESET", {"guest": guest, "reason": reason})
+        if self.runstate not in ("running", "inmigrate", "finish-migrate"):
+            self.runstate = "prelaunch"      # a reset machine that is not running
 
     def system_powerdown(self):
         self.emit("POWERDOWN")
@@ -98,7 +99,10 @@ class VM:
         """Emit SHUTDOWN; quit unless -no-shutdown keeps a guest shutdown paused."""
         self.emit("SHUTDOWN", {"guest": guest, "reason": reason})
         if guest and self.no_shutdown:
-            self.stop("shutdown")
+            if self.runstate == "running":
+                self.stop("shutdown")
+            else:
+                self.runstate = "shutdown"
             return
         self.exit_code = exit_code
         self.clock.disable()

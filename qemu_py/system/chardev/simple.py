@@ -32,11 +32,15 @@ class StdioChardev(Chardev):
         fd = self._stdin_fd = self._in_fd
         self._in_fd = None
         self._regular_file = stat.S_ISREG(os.fstat(fd).st_mode)
+        if not self._regular_file:
+            try:
+                self._watch_input(fd)
+            except PermissionError:          # e.g. /dev/null: epoll refuses it
+                self._in_fd = None
+                self._regular_file = True
         if self._regular_file:
             # epoll cannot watch regular files; they are always readable.
             self.loop.call_soon(self._on_readable)
-        else:
-            self._watch_input(fd)
 
     def _resume_input(self):
         if self._regular_file:

@@ -168,3 +168,16 @@ def test_stdio_from_a_regular_file(tmp_path):
         proc.terminate()
         proc.wait(30)
     assert lines == ["OK little\n", "OK\n", "OK 0x0000000000000005\n"]
+
+
+def test_stdio_from_dev_null_is_served_without_polling():
+    import subprocess
+    import sys
+    proc = subprocess.Popen([sys.executable, "-m", "qemu_py", "-M", "none", "-qmp", "stdio"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    greeting = proc.stdout.readline()
+    proc.terminate()
+    _, err = proc.communicate(timeout=30)
+    assert greeting.startswith('{"QMP": ') and "Traceback" not in err
+    assert proc.returncode == 0
