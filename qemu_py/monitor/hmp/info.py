@@ -1,4 +1,5 @@
-"""``info`` sub-commands: version, registers, irq, mtree, kvm, status, name, qtree, qom-tree.
+"""``info`` sub-commands: version, registers, irq, mtree, kvm, status, name, qtree, qom-tree,
+and the qemu-py extension iotlb.
 
 Texts as QEMU 7.2's hmp_info_* functions print them. Board hooks, used when
 present: CPUs in ``machine.cpus`` with ``cpu_index`` and ``dump_state()``;
@@ -144,3 +145,19 @@ def info_qom_tree(mon, args):
     else:
         obj = vm.machine
     _print_composition(mon, obj, 0, obj is vm.qom_root)
+
+
+def info_iotlb(mon, args):
+    """qemu-py extension: the cached translations of every IOMMU that has an IOTLB."""
+    root = mon.vm.qom_root
+    found = False
+    for obj in root.walk() if root is not None else ():
+        dump = getattr(obj, "iotlb_dump_text", None)
+        if dump is None:
+            continue
+        found = True
+        mon.out.write(f"{obj.canonical_path()} ({obj.TYPE_NAME}):\n")
+        text = dump()
+        mon.out.write(text if text.endswith("\n") or not text else text + "\n")
+    if not found:
+        mon.out.write("No IOMMU with an IOTLB in this machine\n")
