@@ -68,3 +68,31 @@ def test_parse_collects_options():
 def test_parse_rejects_bad_run_with():
     with pytest.raises(UsageError, match="exit-with-parent"):
         parse_args(["-run-with", "exit-with-parent=maybe"])
+
+
+def test_run_with_exit_with_parent_ends_with_the_parent(tmp_path):
+    import os
+    import signal
+    import time
+    pidfile = tmp_path / "child.pid"
+    # a parent shell starts the emulator in the background, records its pid, then waits
+    script = (f"{sys.executable} -m qemu_py -M none -run-with exit-with-parent=on "
+              f"-accel qtest & echo $! > {pidfile}; wait")
+    parent = subprocess.Popen(["/bin/sh", "-c", script])
+    for _ in range(200):
+        if pidfile.exists() and pidfile.read_text().strip():
+            break
+        time.sleep(0.05)
+    child = int(pidfile.read_text())
+    time.sleep(1.0)                      # let the emulator reach its main loop
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait()
+    for _ in range(200):
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(child, signal.SIGKILL)
+        raise AssertionError("the emulator outlived its parent")
