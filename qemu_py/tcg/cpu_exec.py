@@ -216,7 +216,6 @@ class TCGEngine:
         last_slot = -1
         log_exec = LOG.enabled("exec")
         log_cpu = LOG.enabled("cpu")
-        backend = self.backend
         while True:
             if cpu.interrupt_request:
                 if cpu.exec_interrupt():

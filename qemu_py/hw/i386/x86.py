@@ -15,7 +15,6 @@ import struct
 from qemu_py.hw.nvram import fw_cfg as fwc
 from qemu_py.memory import MemoryRegion
 from qemu_py.qom import IRQ, QOMError
-from qemu_py.system.log import unimp
 
 GiB = 1 << 30
 BIOS_SIZE = 256 * 1024
@@ -127,9 +126,9 @@ def load_linux(machine, fw, below: int):
         setup_size = (setup_sects + 1) * 512
         setup, body = kernel[:setup_size], kernel[setup_size:]
     else:
-        unimp("x86 -kernel: not a bzImage; passed as raw kernel data "
-              "(multiboot/ELF loading not modelled)")
-        setup, body = b"", kernel
+        # multiboot and PVH images are loaded into RAM by the TCG loader
+        # (qemu_py.loader.x86boot); -initrd then names multiboot modules
+        return
     fw.add_i32(fwc.FW_CFG_KERNEL_ADDR, 0x100000)
     fw.add_i32(fwc.FW_CFG_KERNEL_SIZE, len(body))
     fw.add_bytes(fwc.FW_CFG_KERNEL_DATA, body)

@@ -10,7 +10,7 @@ from qemu_py.tcg.ir import I32, I64, Helper
 from .insn_arith import mem_ea
 from .state import AC_MASK, EXCP0D_GPF, ID_MASK, IF_MASK, IOPL_MASK, NT_MASK, RF_MASK, \
     TF_MASK, VM_MASK, seg_slot
-from .translate import DISAS_EOB_NEXT, G_REGS, REG_INFO, SEG_REG, insn, code_name
+from .translate import DISAS_EOB_NEXT, REG_INFO, SEG_REG, insn, code_name
 
 M64 = 0xFFFF_FFFF_FFFF_FFFF
 

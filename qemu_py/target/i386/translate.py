@@ -441,7 +441,6 @@ class DisasContext:
         base, size = CC.cc_group(self.cc_op)
         t = self.tmp()
         if base in (CC.CC_OP_ADDB, CC.CC_OP_SUBB) and size >= 0:
-            m = MASKS[size]
             if base == CC.CC_OP_SUBB:
                 a = self.ext(self.cc_srcT, size)
                 b = self.ext(G_CC_SRC, size)

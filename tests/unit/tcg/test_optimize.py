@@ -122,7 +122,8 @@ def test_random_programs_behave_the_same_after_optimization(backend, prog, init)
         rt = IRRuntime()
         c = rt.ctx()
         temps = [c.temp_local() for _ in range(2)]
-        srcs = lambda k, imm: ([*rt.r, *temps][k] if k < 10 else imm)  # noqa: E731
+        pool = [*rt.r, *temps]
+        srcs = lambda k, imm, pool=pool: (pool[k] if k < 10 else imm)  # noqa: E731
         for tt in temps:
             c.gen_mov_i64(tt, 3)
         pending = None

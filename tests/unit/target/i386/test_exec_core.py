@@ -5,7 +5,7 @@ import pytest
 from harness import CODE, DATA, STACK, X86Bed, asm
 
 from qemu_py.system.log import LOG
-from qemu_py.target.i386.state import CR2, RIP
+from qemu_py.target.i386.state import CR2
 
 
 def test_store_rewriting_the_next_instruction_in_the_same_tb(bed):
@@ -175,7 +175,7 @@ def test_icount_runs_are_deterministic():
         bed.cpu.icount_exact = True
         bed.load(asm("mov ecx, 1000; 1: rdtsc; add rbx, rax; dec ecx; jnz 1b; hlt"))
         now = [0]
-        bed.cpu.time_ns = lambda: now[0]
+        bed.cpu.time_ns = lambda now=now: now[0]
         total = 0
         while not bed.cpu.halted:
             n = bed.cpu.exec(37)          # odd slices end in the middle of TBs

@@ -1,11 +1,10 @@
 """System mode: exceptions through the IDT, paging faults, CPL3, MSRs,
 SYSCALL/SYSRET, IRETQ, port I/O, CPUID, HLT."""
 
-import pytest
 from checks import flags, run_case
-from harness import CODE, DATA, KCODE, RSP0, STACK, UCODE, UDATA, X86Bed, asm
+from harness import CODE, DATA, KCODE, RSP0, STACK, UCODE, UDATA, asm
 
-from qemu_py.target.i386.state import CR2, EFER, LSTAR, STAR, FMASK, RIP
+from qemu_py.target.i386.state import CR2, LSTAR, STAR, FMASK
 
 M64 = 2**64 - 1
 
