@@ -31,7 +31,9 @@ bytes), recorded in ``violations`` and traced as ``vfio_sim_violation``.
 
 Device DMA goes through the IOMMU mappings of the container the device's
 group is attached to (``dma_read``/``dma_write``): an unmapped IOVA is an
-IOMMU fault (recorded, the access does nothing), as on hardware.
+IOMMU fault (recorded, the access does nothing), as on hardware; without
+Bus Master Enable in its command register the device cannot DMA at all.
+``dma-log`` keeps (op, iova, size, result, first 64 bytes as hex).
 
 QOM properties for tests outside the process: ``accesses`` (count),
 ``access-log`` (the last 256 records as text), ``violations`` (list),
@@ -69,6 +71,8 @@ VFIO_REGION_INFO_FLAG_CAPS = 1 << 3
 
 HOST_PAGE_SIZE = mmap.PAGESIZE
 PCI_COMMAND_INTX_DISABLE = 0x400
+PCI_COMMAND_MASTER = 0x4
+DMA_LOG_BYTES = 64
 LOG_TEXT_LINES = 256
 
 
@@ -200,8 +204,8 @@ class VFIOHostSim(UserObject):
         self.add_property("violations", "list",
                           get=lambda: [a._asdict() for a in self.violations])
         self.add_property("dma-log", "list", get=lambda: [
-            {"op": op, "iova": iova, "size": size, "result": res}
-            for op, iova, size, res in self.dma_log])
+            {"op": op, "iova": iova, "size": size, "result": res, "data": data}
+            for op, iova, size, res, data in self.dma_log])
         self.add_property("attached", "bool", get=lambda: self.attached_to is not None)
         self.add_property("irq-mode", "str", get=lambda: self.irq_mode)
 
@@ -419,7 +423,9 @@ class VFIOHostSim(UserObject):
     def _dma(self, op: str, iova: int, size: int, data: bytes | None):
         result = "fault"
         out = None
-        if self.iommu is not None:
+        if not int.from_bytes(self.hw.config[4:6], "little") & PCI_COMMAND_MASTER:
+            result = "no-bus-master"             # the function may not master the bus
+        elif self.iommu is not None:
             views = self.iommu.translate(iova, size, op == "write")
             if views is not None:
                 result = "ok"
@@ -430,7 +436,8 @@ class VFIOHostSim(UserObject):
                     for v in views:
                         v[:] = data[pos:pos + len(v)]
                         pos += len(v)
-        self.dma_log.append((op, iova, size, result))
+        shown = out if op == "read" else data
+        self.dma_log.append((op, iova, size, result, (shown or b"")[:DMA_LOG_BYTES].hex()))
         if "vfio_sim_dma" in trace.ACTIVE:
             trace.emit("vfio_sim_dma", device=self.name, op=op, iova=iova, size=size,
                        result=result)

@@ -30,12 +30,14 @@ reading 0; config space at 0x100 takes 1, 2 or 4 bytes):
 0x034  QueueNumMax           r    1024 if the queue exists, else 0
 0x038  QueueNum              w
 0x03c  QueueAlign            w    legacy only
-0x040  QueuePFN              rw   legacy only; 0 resets the device
+0x040  QueuePFN              rw   legacy only; 0 resets the device (not the
+                                  transport: GuestPageSize stays)
 0x044  QueueReady            rw   version 2 only
 0x050  QueueNotify           w
 0x060  InterruptStatus       r
 0x064  InterruptACK          w
-0x070  Status                rw   0 resets
+0x070  Status                rw   0 resets the device (and disables the
+                                  version 2 queues)
 0x080  QueueDescLow/High     w    version 2 only (0x084)
 0x090  QueueDriverLow/High   w    (0x094)
 0x0a0  QueueDeviceLow/High   w    (0x0a4)
@@ -158,7 +160,14 @@ class VirtIOMMIOProxy(Device):
     def update_irq(self) -> None:
         self.irq.set(1 if self.vdev is not None and self.vdev.isr else 0)
 
+    def _soft_reset(self) -> None:
+        """Status 0: queues disabled (version 2); the page size and selectors stay."""
+        if not self.legacy:
+            for mq in self.mvqs:
+                mq.enabled = 0
+
     def reset(self) -> None:
+        """System reset of the transport: everything, page size included."""
         if self.vdev is not None:
             self.vdev.reset()
         self._transport_reset()
@@ -289,7 +298,7 @@ class VirtIOMMIOProxy(Device):
                 self._err(f"write: write to legacy register (0x{offset:x}) in non-legacy mode")
                 return
             if value == 0:
-                self.reset()
+                vdev.reset()                   # the device, not the transport
             elif sel < len(vdev.vqs):
                 vdev.vqs[sel].desc = value << self.guest_page_shift
                 self._update_rings(sel)
@@ -319,7 +328,8 @@ class VirtIOMMIOProxy(Device):
                                   | self.guest_features_words[1] << 32)
             vdev.set_status(value & 0xff)
             if vdev.status == 0:
-                self.reset()
+                vdev.reset()
+                self._soft_reset()
         elif offset in _RINGS:
             if self.legacy:
                 self._err(f"write: write to non-legacy register (0x{offset:x}) in legacy mode")

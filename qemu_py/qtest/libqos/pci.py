@@ -87,6 +87,15 @@ class QPCIBus:
         return QPCIDevice(self, devfn(slot, fn))
 
     # -- address allocation -----------------------------------------------------------------------
+    def reserve(self, addr: int, size: int, io: bool) -> None:
+        """A BAR placed by hand: later allocations start after it."""
+        if io:
+            if self.pio_next <= addr + size <= self.pio_end or addr < self.pio_next < addr + size:
+                self.pio_next = max(self.pio_next, addr + size)
+        elif self.mmio_next <= addr + size <= self.mmio_end or \
+                addr < self.mmio_next < addr + size:
+            self.mmio_next = max(self.mmio_next, addr + size)
+
     def alloc(self, size: int, io: bool) -> int:
         if io:
             addr = (self.pio_next + size - 1) // size * size
@@ -178,6 +187,8 @@ class QPCIDevice:
             raise ValueError(f"device {self.devfn:#x} has no BAR {n}")
         if addr is None:
             addr = self.bus.alloc(size, io)
+        else:
+            self.bus.reserve(addr, size, io)
         reg = PCI_BASE_ADDRESS_0 + 4 * n
         self.writel(reg, addr & 0xffffffff)
         if mem64:
