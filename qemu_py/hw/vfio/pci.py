@@ -28,7 +28,9 @@ MSI and MSI-X capabilities) from QEMU's copy with the rest from the device
 (``pread`` of region 7); writes go to the device first (it filters), then to
 the emulated copy (BAR mapping, bus mastering, MSI/MSI-X state).
 
-Interrupts: INTx is the device's automasked line: when it fires the PCI pin
+Interrupts arrive like QEMU's eventfds: handled by the main loop after the
+access in progress (a bottom half).  INTx is the device's automasked line:
+when it fires the PCI pin
 is asserted and the BAR mmaps are switched off, so the next BAR access goes
 through ``vfio_region_ops`` and signals the EOI (pin deasserted, device
 unmasked; still asserted means it fires again); the mmaps come back
@@ -416,19 +418,30 @@ class VFIOPCIDevice(PCIDevice):
         self.intx_pending = False
         if "vfio_intx_enable" in trace.ACTIVE:
             trace.emit("vfio_intx_enable", name=self.vbasedev_name)
-        self.sim.set_irqs("intx", {0: self._intx_interrupt})
+        self.sim.set_irqs("intx", {0: self._eventfd(self._intx_interrupt)})
 
     def _vectors_enable(self, mode: str, count: int) -> None:
         self.interrupt = mode
-        triggers = {n: (lambda n=n: self._msi_interrupt(n)) for n in range(max(count, 1))}
+        triggers = {n: self._eventfd(lambda n=n: self._msi_interrupt(n))
+                    for n in range(max(count, 1))}
         if mode == "msi" and "vfio_msi_enable" in trace.ACTIVE:
             trace.emit("vfio_msi_enable", name=self.vbasedev_name, nr_vectors=count)
         elif mode == "msix" and "vfio_msix_enable" in trace.ACTIVE:
             trace.emit("vfio_msix_enable", name=self.vbasedev_name)
         self.sim.set_irqs(mode, triggers)
 
+    def _eventfd(self, handler):
+        """The kernel signals an eventfd; QEMU's main loop runs HANDLER later
+        (after the access in progress has completed, EOI included)."""
+        loop = getattr(getattr(self.machine, "vm", None), "loop", None)
+        if loop is None:
+            return handler
+        return lambda: loop.call_soon(handler)
+
     def _intx_interrupt(self) -> None:
         """vfio_intx_interrupt: the device's automasked line fired."""
+        if self.interrupt != "intx" or self.intx_pending:
+            return
         if "vfio_intx_interrupt" in trace.ACTIVE:
             trace.emit("vfio_intx_interrupt", name=self.vbasedev_name,
                        line="ABCD"[max(self.intx_pin(), 0) % 4])
@@ -464,6 +477,8 @@ class VFIOPCIDevice(PCIDevice):
 
     def _msi_interrupt(self, vector: int) -> None:
         """vfio_msi_interrupt: deliver through the emulated MSI / MSI-X capability."""
+        if not self.realized:
+            return
         if self.interrupt == "msix":
             msix = self.msix
             if vector >= msix.nentries:
