@@ -4,18 +4,23 @@ One image serves every engine (KVM, TCG, the host CPU): the same bytes at
 the same addresses. Physical = virtual (identity map, 4 KiB pages, U/S set
 except where noted)::
 
-    0x001000 PML4   0x002000 PDPT   0x003000 PD   0x004000.. PTs (0-4 MiB)
-    0x008000 GDT    0x008100 TSS (RSP0 = KSTACK_TOP)
-    0x009000 IDT (32 interrupt gates, DPL 0)
-    0x00A000 fault stubs and the CPL0 fault handler
+    0x000000-0x00FFFF unmapped (as in a Linux process)
     0x010000 runner code (CPL3)     0x011000 runner variables + scratch record
-    0x012000 runner stack (top 0x014000)   0x014000 kernel stack (top 0x016000)
+    0x012000 runner stack (top 0x014000)
     0x016000 signal stack (host-CPU oracle only)
     0x020000 case table in   (256 bytes per case)
     0x030000 case table out  (256 bytes per case)
-    0x040000 read-only page (stores fault with #PF error code 7)
+    0x042000 read-only page (stores fault with #PF error code 7; 0x41000 and 0x43000 unmapped)
     0x100000 case code (CODE_STRIDE bytes per case)
+    0x050000 PML4   0x051000 PDPT   0x052000 PD   0x053000.. PTs (0-4 MiB)
+    0x058000 GDT    0x058100 TSS (RSP0 = KSTACK_TOP)
+    0x059000 IDT (32 interrupt gates, DPL 0 except INT3/INTO)
+    0x05A000 fault stubs and the CPL0 fault handler
+    0x05C000 kernel stack (top 0x05E000)          (0x050000-0x05FFFF: supervisor only)
     0x200000 case data: one RW page per case, followed by an unmapped guard page
+
+No memory operand a generated body can form reaches the supervisor area or
+the runner's pages, so a body cannot break the harness.
 
 The runner (CPL3, IOPL 3) loops over the cases: loads RFLAGS (``popfq``) and
 the 16 GPRs from the case record and jumps to the body. A body ends with
@@ -42,15 +47,15 @@ from iced_x86 import Code, Instruction, Register as R
 from .asm import A, mem
 
 PAGE = 0x1000
-PML4, PDPT, PD, PT0 = 0x1000, 0x2000, 0x3000, 0x4000
+PML4, PDPT, PD, PT0 = 0x50000, 0x51000, 0x52000, 0x53000
 N_PT = 2                                   # page tables: 0 .. 4 MiB in 4 KiB pages
-GDT, TSS, IDT, STUBS = 0x8000, 0x8100, 0x9000, 0xA000
+GDT, TSS, IDT, STUBS = 0x58000, 0x58100, 0x59000, 0x5A000
 RUNNER, VARS = 0x10000, 0x11000
 RUNNER_STACK_TOP = 0x14000
-KSTACK_TOP = 0x16000
+KSTACK_TOP = 0x5E000
 SIGSTACK, SIGSTACK_SIZE = 0x16000, 0x8000
 CASE_IN, CASE_OUT = 0x20000, 0x30000
-RO_PAGE = 0x40000
+RO_PAGE = 0x42000
 CODE_BASE, CODE_STRIDE = 0x100000, 0x400
 DATA_BASE, DATA_STRIDE = 0x200000, 0x2000
 MAX_CASES = 256
@@ -123,8 +128,10 @@ def page_tables() -> dict[int, bytes]:
     pd = b"".join(struct.pack("<Q", (PT0 + PAGE * i) | 7) for i in range(N_PT))
     out[PD] = pd.ljust(PAGE, b"\0")
     pages = {}
-    for a in range(PML4, 0x18000 + SIGSTACK_SIZE - 0x2000, PAGE):
+    for a in range(RUNNER, SIGSTACK + SIGSTACK_SIZE, PAGE):
         pages[a] = 7
+    for a in range(PML4, KSTACK_TOP, PAGE):
+        pages[a] = 3                                   # supervisor only
     for a in range(CASE_IN, CASE_OUT + MAX_CASES * RECORD, PAGE):
         pages[a] = 7
     pages[RO_PAGE] = 5                                 # present, user, read-only

@@ -93,7 +93,9 @@ def main():
     faulthandler.disable()
     image = im.Image()
     map_image()
-    image.write_to(lambda a, d: write(a, d) if a >= LOW else None)
+    # the supervisor area (page tables, GDT, IDT, CPL0 handler) has no meaning here
+    image.write_to(lambda a, d: write(a, d) if a >= LOW and not im.PML4 <= a < im.KSTACK_TOP
+                   else None)
     _check(libc.mprotect(im.RO_PAGE, im.PAGE, PROT_READ) == 0, "mprotect ro")
     write(im.VAR_DONE, struct.pack("<Q", image.labels["native_done"]))
     install_handlers(image)
