@@ -42,14 +42,20 @@ def _load_boards():
 
 def choose_accel(cfg: MachineConfig) -> str:
     wanted = cfg.accels or [("tcg", {})]
+    failed = False
     for name, _props in wanted:
         if name not in ACCELERATORS:
             raise StartupError(f"-accel {name}: invalid accelerator {name}")
         if name == "kvm":
-            if cfg.qtest is None:
-                print(f"{PROG}: -accel kvm: failed to initialize kvm: the KVM accelerator is "
-                      "not part of this qemu-py version", file=sys.stderr)
-            continue
+            from .accel.kvm.accel import kvm_init_error
+            reason = kvm_init_error() if cfg.target == "x86_64" else \
+                "the KVM accelerator supports x86_64 machines only"
+            if reason is not None:
+                print(f"{PROG}: -accel kvm: failed to initialize kvm: {reason}", file=sys.stderr)
+                failed = True
+                continue
+        if failed and cfg.qtest is None:
+            print(f"{PROG}: falling back to {name}", file=sys.stderr)
         return name
     raise StartupError("no accelerator found")
 
@@ -62,6 +68,7 @@ class Emulator:
         self.chardevs: dict[str, object] = {}
         self.monitors: list = []
         self.qtest = None
+        self.tcg = None
 
     def build(self):
         cfg = self.cfg
@@ -73,7 +80,8 @@ class Emulator:
             raise StartupError(str(e)) from None
         LOG.configure(cfg.log_items, trace_file if trace_file is not None else cfg.log_file)
         accel = choose_accel(cfg)
-        self.clock = VirtualClock("manual" if accel == "qtest" else "host")
+        source = "manual" if accel == "qtest" else ("icount" if cfg.icount is not None else "host")
+        self.clock = VirtualClock(source)
         self.loop = MainLoop(self.clock)
         self.clock.on_change = self.loop.wake
         vm = self.vm = VM(self.clock, self.loop, no_reboot=cfg.no_reboot,
@@ -192,8 +200,27 @@ class Emulator:
             raise StartupError(str(e)) from None
         vm.machine_ready = True
         machine.reset_tree()
+        if vm.accel == "kvm":
+            from .accel.kvm.accel import KVMAccel
+            from .accel.kvm.kvm import KVMError
+            try:
+                self.kvm = KVMAccel(vm, machine, self.loop)
+            except KVMError as e:
+                raise StartupError(f"-accel kvm: failed to initialize kvm: {e.strerror}") \
+                    from None
+        if vm.accel == "tcg":
+            self._attach_tcg(machine)
         if not cfg.start_paused:
             vm.start()
+
+    def _attach_tcg(self, machine):
+        from .accel.tcg import TCGConfigError, attach
+        from .loader.elf import LoaderError
+        props = dict(next((p for n, p in self.cfg.accels if n == "tcg"), {}))
+        try:
+            self.tcg = attach(self.vm, machine, self.cfg, props)
+        except (TCGConfigError, LoaderError) as e:
+            raise StartupError(str(e)) from None
 
     # -- running -------------------------------------------------------------------------------
     def run(self) -> int:
@@ -201,7 +228,10 @@ class Emulator:
         self.loop.install_signal_handlers(
             lambda signum: vm.request_shutdown("host-signal"))
         try:
-            self.loop.run()
+            if self.tcg is not None:
+                self.tcg.run(self.loop)
+            else:
+                self.loop.run()
             from .monitor import let_clients_hang_up
             let_clients_hang_up(self.loop, self.monitors)
         finally:
@@ -237,6 +267,9 @@ def run(cfg: MachineConfig, argv: list[str]) -> int:
         return 0
     if cfg.exit_with_parent:
         _exit_with_parent()
+    from .accel.tcg.default_guest import run_default_guest, wants_default_guest
+    if wants_default_guest(cfg, argv):
+        return run_default_guest(argv)
     emu = Emulator(cfg)
     try:
         emu.build()
