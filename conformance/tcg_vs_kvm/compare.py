@@ -43,6 +43,7 @@ class Mismatch:
     lines: list[str]          # one per differing item
     analysis: Analysis
     asm: list[str]
+    insns: list = None        # the decoded body
 
     def summary(self) -> str:
         return "; ".join(self.lines)
@@ -119,4 +120,4 @@ def compare(batch: Batch, slot: int, a: Result, b: Result, names=("kvm", "tcg"))
     from iced_x86 import Formatter, FormatterSyntax
     fmt = Formatter(FormatterSyntax.INTEL)
     asm = [f"{i.ip:#x}: {fmt.format(i)}" for i in insns]
-    return Mismatch(slot, batch.cases[slot], lines, an, asm)
+    return Mismatch(slot, batch.cases[slot], lines, an, asm, insns)

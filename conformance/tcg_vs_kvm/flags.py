@@ -131,6 +131,18 @@ def analyse(insns: list[Instruction], stop_at: int | None = None,
             # the count may be 0 (flags unchanged) unless it is a non-zero constant
             if not _count_is_one(insn) and not _const_nonzero_count(insn):
                 defined = 0
+            if not _count_is_one(insn):
+                undef |= OF                      # OF is defined for a count of 1 only
+        if (insn.has_rep_prefix or insn.has_repne_prefix) and \
+                insn.mnemonic in (Mnemonic.CMPSB, Mnemonic.CMPSW, Mnemonic.CMPSD,
+                                  Mnemonic.CMPSQ, Mnemonic.SCASB, Mnemonic.SCASW,
+                                  Mnemonic.SCASD, Mnemonic.SCASQ):
+            defined = 0                          # RCX = 0: no iteration, flags unchanged
+        why16 = _shld16_reason(insn, known)
+        if why16:
+            undef |= CF | PF | AF | ZF | SF | OF             # flags undefined too
+            if insn.op_kind(0) == OpKind.MEMORY and not a.consumes:
+                a.consumes = f"{text}: {why16} (into memory, which is compared)"
         if in_shadow:
             defined = 0
         new_mask = (mask & ~defined) | undef
@@ -227,14 +239,18 @@ def _result_undefined_reason(insn: Instruction, known: dict[int, int]) -> str:
         return "source may be zero: destination undefined"
     if insn.code == Code.BSWAP_R16:
         return "BSWAP r16: result undefined"
-    if mn in (Mnemonic.SHLD, Mnemonic.SHRD) and _opsize(insn) == 2:
-        if insn.op_kind(2) == OpKind.IMMEDIATE8 and (insn.immediate8 & 31) <= 16:
-            return ""
-        if insn.op_kind(2) == OpKind.REGISTER and Register.RCX in known and \
-                (known[Register.RCX] & 31) <= 16:
-            return ""
-        return "16-bit SHLD/SHRD count may exceed 16: result undefined"
-    return ""
+    return _shld16_reason(insn, known)
+
+
+def _shld16_reason(insn: Instruction, known: dict[int, int]) -> str:
+    if insn.mnemonic not in (Mnemonic.SHLD, Mnemonic.SHRD) or _opsize(insn) != 2:
+        return ""
+    if insn.op_kind(2) == OpKind.IMMEDIATE8 and (insn.immediate8 & 31) <= 16:
+        return ""
+    if insn.op_kind(2) == OpKind.REGISTER and Register.RCX in known and \
+            (known[Register.RCX] & 31) <= 16:
+        return ""
+    return "16-bit SHLD/SHRD count may exceed 16: result and flags undefined"
 
 
 def _result_undefined(insn: Instruction, text: str, known: dict[int, int], a: Analysis):

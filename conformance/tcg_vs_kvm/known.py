@@ -1,0 +1,73 @@
+"""TCG bugs this suite has found and that are still open, recognised by their signature.
+
+Each has a regression file ``regressions/test_<name>.py`` with the shrunk
+reproducer (strict xfail: it starts to fail, i.e. pass, once TCG is fixed,
+and then the entry here and the xfail mark go). The campaign reports a
+mismatch matching one of these as ``known TCG bug <name>`` and counts it
+separately from new failures.
+"""
+
+from __future__ import annotations
+
+import re
+
+from iced_x86 import Mnemonic, OpKind, RegisterExt
+
+KNOWN = {
+    "rmw_page_fault_error_code_lacks_write":
+        "a read-modify-write instruction (ADD/BTS/NEG/... on memory, LOCK or not) faulting "
+        "on a not-present page reports error code 4 (read) instead of 6 (write)",
+    "enter_does_not_fault_on_final_stack":
+        "ENTER whose new frame would lie in an unmapped page completes in TCG; the CPU "
+        "raises #PF before changing RSP/RBP",
+    "stack_segment_noncanonical_is_gp_not_ss":
+        "a non-canonical address formed with RSP or RBP as base raises #GP(0) in TCG; the "
+        "CPU raises #SS(0)",
+    "cmpxchg_r32_failure_zero_extends_destination":
+        "CMPXCHG r32, r32 that fails leaves the 64-bit destination unchanged on the CPU; "
+        "TCG writes it back zero-extended",
+    "shld_shrd_count_zero_changes_destination":
+        "SHLD/SHRD with a count of 0 (CL & 63, or & 31) changes the destination register or "
+        "memory in TCG; the CPU leaves it unchanged",
+    "cmps_fault_access_order":
+        "CMPS with both operands unmapped: this CPU faults on [RDI] first, TCG on [RSI] "
+        "(CR2 differs; the access order is not architectural)",
+    "clflush_does_not_check_address":
+        "CLFLUSH of a non-canonical or unmapped address faults on the CPU (#GP/#PF); TCG "
+        "treats it as a no-op",
+}
+
+_CMPS = {Mnemonic.CMPSB, Mnemonic.CMPSW, Mnemonic.CMPSD, Mnemonic.CMPSQ}
+_END = re.compile(r"end: \w+ (#\w+) at (0x[0-9a-f]+)(?: error (0x[0-9a-f]+))?.*?, tcg "
+                  r"(#\w+|end of body)(?: at (0x[0-9a-f]+))?(?: error (0x[0-9a-f]+))?")
+
+
+def classify(m) -> str | None:
+    """The KNOWN name matching mismatch M (a compare.Mismatch), or None."""
+    decoded = {insn.ip: insn for insn in m.insns}
+    end = next((line for line in m.lines if line.startswith("end:")), None)
+    if end:
+        g = _END.search(end)
+        if g is None:
+            return None
+        ov, orip, oerr, tv, trip, terr = g.groups()
+        at = decoded.get(int(orip, 16))
+        if ov == "#PF" and tv == "#PF" and oerr and terr and orip == trip and \
+                int(oerr, 16) == int(terr, 16) | 2:
+            return "rmw_page_fault_error_code_lacks_write"
+        if at is not None and at.mnemonic == Mnemonic.ENTER and ov == "#PF":
+            return "enter_does_not_fault_on_final_stack"
+        if ov == "#SS" and tv == "#GP" and orip == trip:
+            return "stack_segment_noncanonical_is_gp_not_ss"
+        if at is not None and at.mnemonic == Mnemonic.CLFLUSH and trip != orip:
+            return "clflush_does_not_check_address"
+        if at is not None and at.mnemonic in _CMPS and ov == tv == "#PF" and orip == trip:
+            return "cmps_fault_access_order"
+        return None
+    if any(i.mnemonic in (Mnemonic.SHLD, Mnemonic.SHRD) for i in m.insns):
+        return "shld_shrd_count_zero_changes_destination"
+    for insn in m.insns:
+        if insn.mnemonic == Mnemonic.CMPXCHG and insn.op_kind(0) == OpKind.REGISTER and \
+                RegisterExt.size(insn.op_register(0)) == 4:
+            return "cmpxchg_r32_failure_zero_extends_destination"
+    return None
