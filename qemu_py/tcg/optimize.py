@@ -28,9 +28,178 @@ def optimize(ops: list[Op], ctx, globals_) -> list[Op]:
     ops = _forward(ops, ctx)
     ops = _unreachable(ops)
     ops = _dce(ops, globals_)
+    for _ in range(3):
+        if not _bits(ops, ctx):
+            break
+        ops = _forward(ops, ctx)
+        ops = _dce(ops, globals_)
     ops = _unreachable(ops)
     ops = _coalesce(ops)
     return ops
+
+
+# ------------------------------------------------------ known and demanded bits
+
+
+_SHIFT_CONST = ("shl", "shr", "sar")
+
+
+def _bits(ops: list[Op], ctx) -> bool:
+    """Simplify ops whose result bits are never read (QEMU's z_mask/demanded bits).
+
+    Per basic block: a forward pass computes which bits of each temporary may
+    be non-zero (z), a backward pass which bits are read (demanded; every bit
+    of a global, of a temporary read outside the block, and of any input of an
+    op not modelled here). Then ``or``/``xor`` with an operand that cannot
+    contribute a demanded bit becomes a ``mov`` of the other operand, and an
+    op none of whose result bits are demanded becomes ``mov d, 0`` (its
+    inputs usually die in the following DCE). Returns True if it changed ops.
+    """
+    changed = False
+    uses_outside: dict[int, set[int]] = {}
+    blocks = _blocks(ops)
+    block_of = {}
+    for bi, (st, en) in enumerate(blocks):
+        for i in range(st, en):
+            block_of[i] = bi
+    ndefs: dict[int, int] = {}
+    for i, op in enumerate(ops):
+        for t in op.args[op.nb_oargs:op.nb_oargs + op.nb_iargs]:
+            if getattr(t, "kind", None) in (TempKind.EBB, TempKind.TB):
+                uses_outside.setdefault(id(t), set()).add(block_of.get(i, -1))
+        for t in op.args[:op.nb_oargs]:
+            ndefs[id(t)] = ndefs.get(id(t), 0) + 1
+    for bi, (st, en) in enumerate(blocks):
+        z: dict[int, int] = {}
+
+        def zm(t, mask):
+            if t.is_const:
+                return t.value
+            return z.get(id(t), mask)
+
+        for i in range(st, en):
+            op = ops[i]
+            base = op.opdef.base
+            if op.nb_oargs != 1 or op.opdef.type is None:
+                for t in op.args[:op.nb_oargs]:
+                    z.pop(id(t), None)
+                continue
+            m = MASK[op.opdef.type]
+            ins = op.args[1:1 + op.nb_iargs]
+            d = op.args[0]
+            if base == "and":
+                v = zm(ins[0], m) & zm(ins[1], m)
+            elif base in ("or", "xor"):
+                v = zm(ins[0], m) | zm(ins[1], m)
+            elif base == "andc":
+                v = zm(ins[0], m) & ~ins[1].value & m if ins[1].is_const else zm(ins[0], m)
+            elif base == "mov":
+                v = zm(ins[0], m)
+            elif base == "shl" and ins[1].is_const:
+                v = (zm(ins[0], m) << (ins[1].value & (m.bit_length() - 1))) & m
+            elif base == "shr" and ins[1].is_const:
+                v = zm(ins[0], m) >> (ins[1].value & (m.bit_length() - 1))
+            elif base in ("ext8u", "ext16u", "ext32u"):
+                v = zm(ins[0], m) & {"ext8u": 0xFF, "ext16u": 0xFFFF, "ext32u": 0xFFFFFFFF}[base]
+            elif base == "extract":
+                v = (1 << op.args[-1]) - 1
+            elif base == "setcond":
+                v = 1
+            else:
+                v = m
+            if d.kind == TempKind.GLOBAL or ndefs.get(id(d), 0) != 1:
+                z.pop(id(d), None)          # only single-definition temporaries are tracked
+            else:
+                z[id(d)] = v
+        # backward: demanded bits
+        dem: dict[int, int] = {}
+        full = 0xFFFF_FFFF_FFFF_FFFF
+
+        def demand(t, bits):
+            if getattr(t, "kind", None) in (TempKind.EBB, TempKind.TB):
+                dem[id(t)] = dem.get(id(t), 0) | bits
+
+        for t_id, blks in uses_outside.items():
+            if any(b != bi for b in blks):
+                dem[t_id] = full
+        rewrites = []
+        for i in range(en - 1, st - 1, -1):
+            op = ops[i]
+            base = op.opdef.base
+            ins = op.args[op.nb_oargs:op.nb_oargs + op.nb_iargs]
+            if op.nb_oargs == 1 and op.opdef.type is not None and base in (
+                    "and", "or", "xor", "andc", "shl", "shr", "extract", "mov"):
+                d = op.args[0]
+                m = MASK[op.opdef.type]
+                dd = full if d.kind == TempKind.GLOBAL else dem.get(id(d), 0)
+                dd &= m
+                dem.pop(id(d), None) if d.kind != TempKind.GLOBAL else None
+                if d.kind != TempKind.GLOBAL and dd == 0 and not (base == "mov" and ins[0].is_const):
+                    rewrites.append((i, "zero"))
+                    continue
+                a = ins[0]
+                b = ins[1] if len(ins) > 1 else None
+                if base in ("or", "xor"):
+                    if zm_final(z, b, m) & dd == 0:
+                        rewrites.append((i, "a"))
+                        demand(a, dd)
+                        continue
+                    if zm_final(z, a, m) & dd == 0:
+                        rewrites.append((i, "b"))
+                        demand(b, dd)
+                        continue
+                    demand(a, dd)
+                    demand(b, dd)
+                elif base == "and" and b.is_const and zm_final(z, a, m) & dd & ~b.value == 0:
+                    rewrites.append((i, "a"))          # the mask clears nothing demanded
+                    demand(a, dd)
+                    continue
+                elif base in ("and", "andc") and (zm_final(z, a, m) & dd & (
+                        zm_final(z, b, m) if base == "and" else
+                        (~b.value & m if b.is_const else m))) == 0:
+                    rewrites.append((i, "zero"))
+                    continue
+                elif base == "and":
+                    demand(a, dd & zm_final(z, b, m))
+                    demand(b, dd & zm_final(z, a, m))
+                elif base == "andc":
+                    demand(a, dd)
+                    demand(b, dd & zm_final(z, a, m))
+                elif base == "mov":
+                    demand(a, dd)
+                elif base in ("shl", "shr") and b.is_const:
+                    k = b.value & (m.bit_length() - 1)
+                    demand(a, (dd >> k) if base == "shl" else (dd << k) & m)
+                elif base == "extract":
+                    pos, ln = op.args[-2], op.args[-1]
+                    demand(a, (dd & ((1 << ln) - 1)) << pos)
+                else:
+                    for t in ins:
+                        demand(t, full)
+                continue
+            for t in op.args[:op.nb_oargs]:
+                if getattr(t, "kind", None) in (TempKind.EBB, TempKind.TB):
+                    dem.pop(id(t), None)
+            for t in ins:
+                demand(t, full)
+        for i, how in rewrites:
+            op = ops[i]
+            d = op.args[0]
+            mov = OPS["mov" + _sfx(d)]
+            if how == "zero":
+                ops[i] = Op(mov, [d, ctx.const(0, d.type)])
+            elif how == "a":
+                ops[i] = Op(mov, [d, op.args[1]])
+            else:
+                ops[i] = Op(mov, [d, op.args[2]])
+            changed = True
+    return changed
+
+
+def zm_final(z, t, m):
+    if t.is_const:
+        return t.value
+    return z.get(id(t), m)
 
 
 # --------------------------------------------------------- result coalescing
@@ -53,6 +222,15 @@ def _coalesce(ops: list[Op]) -> list[Op]:
     while i < n:
         mv = out[i]
         prev = out[i - 1]
+        if mv is not None and mv.opdef.base == "mov" and (
+                prev is None or prev.args[:1] != [mv.args[1]]):
+            j = _find_def(out, i, mv.args[1], mv.args[0])
+            if j is not None:
+                # move the definition next to the mov (nothing in between reads or
+                # writes the temporary or the destination, nor may raise)
+                out.insert(i - 1, out.pop(j))
+                prev = out[i - 1]
+                mv = out[i]
         if (mv is None or prev is None or mv.opdef.base != "mov" or prev.nb_oargs != 1
                 or prev.opdef.base in ("call", "qemu_ld", "insn_start")):
             i += 1
@@ -94,6 +272,34 @@ def _coalesce(ops: list[Op]) -> list[Op]:
                         op.args[k] = g
         i += 1
     return [op for op in out if op is not None]
+
+
+def _find_def(ops, i, t, g):
+    """Index of the pure op defining T that may move down to just before ops[i]."""
+    if getattr(t, "kind", None) != TempKind.EBB:
+        return None
+    for j in range(i - 1, max(-1, i - 12), -1):
+        op = ops[j]
+        if op is None:
+            continue
+        base = op.opdef.base
+        if base in ("set_label", "insn_start") or op.opdef.flags & (
+                OpFlags.BB_END | OpFlags.MAY_RAISE | OpFlags.SIDE_EFFECTS) or base == "call":
+            return None
+        if op.nb_oargs == 1 and op.args[0] is t:
+            if base not in PURE_BASES or base in ("mulu2", "muls2", "add2", "sub2"):
+                return None
+            # its inputs must not be redefined between j and i
+            ins = op.args[1:1 + op.nb_iargs]
+            for k in range(j + 1, i):
+                o = ops[k]
+                if o is not None and any(a is x for a in o.args[:o.nb_oargs] for x in ins):
+                    return None
+            return j
+        args_io = op.args[:op.nb_oargs + op.nb_iargs]
+        if any(a is t or a is g for a in args_io):
+            return None
+    return None
 
 
 def _used_after_block(ops, t, start) -> bool:

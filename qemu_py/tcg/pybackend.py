@@ -62,6 +62,12 @@ class _Gen:
         self.chain_self = chain_self
         self.self_loop = False
         self.exit_name = None
+        self.ge_known: dict[str, int] = {}
+        self.cur = None
+        self.use_count: dict[int, int] = {}
+        for op in ops:
+            for t in op.args[op.nb_oargs:op.nb_oargs + op.nb_iargs]:
+                self.use_count[id(t)] = self.use_count.get(id(t), 0) + 1
 
     # -- naming -----------------------------------------------------------------------
     def v(self, t) -> str:
@@ -81,7 +87,26 @@ class _Gen:
         n = self.v(t)
         if t.kind == TempKind.GLOBAL:
             self.assigned_globals[n] = t
+        self.ge_known.pop(n, None)
         return n
+
+    def mask_needed(self, op) -> bool:
+        """False when the result of add/sub OP may stay unmasked: it is an
+        unsigned subtraction known not to wrap, or a temporary consumed only by
+        the next op, itself an add/sub that masks its own result."""
+        d = op.args[0]
+        a, b = op.args[1], op.args[2]
+        base = op.opdef.base
+        if (base == "sub" and b.kind == TempKind.CONST and a is d
+                and self.ge_known.get(self.v(a), -1) >= b.value):
+            return False
+        if d.kind == TempKind.GLOBAL or self.cur is None or self.cur + 1 >= len(self.ops):
+            return True
+        nxt = self.ops[self.cur + 1]
+        if (nxt.opdef.base not in ("add", "sub") or nxt.opdef.type != op.opdef.type
+                or not any(x is d for x in nxt.args[1:3])):
+            return True
+        return not (self.use_count.get(id(d), 0) == 1 or nxt.args[0] is d)
 
     def emit(self, indent: int, text: str):
         self.lines.append("    " * indent + text)
@@ -203,9 +228,9 @@ class _Gen:
         if base == "mov":
             e = x
         elif base == "add":
-            e = f"({x} + {y}) & {M}"
+            e = f"({x} + {y}) & {M}" if self.mask_needed(op) else f"{x} + {y}"
         elif base == "sub":
-            e = f"({x} - {y}) & {M}"
+            e = f"({x} - {y}) & {M}" if self.mask_needed(op) else f"{x} - {y}"
         elif base == "mul":
             e = f"({x} * {y}) & {M}"
         elif base == "and":
@@ -481,12 +506,17 @@ class _Gen:
                 q = self.label_pos[op.args[-1].id]
                 if b == "brcond":
                     x, y = self.v(op.args[0]), self.v(op.args[1])
-                    cond = self.cmp(Cond(op.args[2]), x, y, op.opdef.type)
-                    self.emit(ind, f"if not ({cond}):")
+                    cond = Cond(op.args[2])
+                    self.emit(ind, f"if not ({self.cmp(cond, x, y, op.opdef.type)}):")
+                    saved = dict(self.ge_known)
+                    if cond == Cond.LTU and op.args[1].kind == TempKind.CONST:
+                        self.ge_known[x] = op.args[1].value      # fall-through: x >= c
                     self.emit_range(k + 1, q, ind + 1)
+                    self.ge_known = saved
                 # br: the ops up to the label are unreachable
                 k = q
                 continue
+            self.cur = k
             self.op_stmt(op, ind)
             k += 1
         if len(self.lines) == start:

@@ -64,7 +64,8 @@ class TCGAccel:
                                 dump_dir=props.get("dump"))
         cpu.icount_exact = self.shift is not None
         self.icount_base_ns = 0
-        self.executed = 0
+        self.executed = 0          # icount: instructions accounted to the clock
+        self.retired = 0           # every mode: instructions retired since start
         self.slice_budget = 0
         cpu.time_ns = self.now_ns
         cpu.mmu.io_hook = self.sync_clock
@@ -145,6 +146,7 @@ class TCGAccel:
                 n = cpu.exec(budget)
             finally:
                 self.slice_budget = 0
+            self.retired += n
             if icount:
                 self.executed += n
                 clock.set_ns(self.now_ns())

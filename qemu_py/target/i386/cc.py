@@ -162,3 +162,65 @@ HELPER_CC_COMPUTE_ALL = Helper("cc_compute_all", compute_all, I64, (I64, I64, I6
                                CallFlags.NO_RWG_SE, pass_cpu=False)
 HELPER_CC_COMPUTE_C = Helper("cc_compute_c", compute_c, I64, (I64, I64, I64, I64),
                              CallFlags.NO_RWG_SE, pass_cpu=False)
+
+
+# -- helpers specialised for a cc_op known at translation time -------------------------
+
+_SPECIAL: dict[int, tuple[Helper, Helper]] = {}
+
+
+def _make_special(op: int):
+    base, size = cc_group(op)
+    bits = 8 << size
+    m = (1 << bits) - 1
+    sb = 1 << (bits - 1)
+    par = _PARITY
+
+    if base == CC_OP_LOGICB:
+        def all_(dst, src, src2):
+            d = dst & m
+            return par[d & 0xFF] | (CC_Z if d == 0 else 0) | (CC_S if d & sb else 0)
+
+        def c_(dst, src, src2):
+            return 0
+    elif base == CC_OP_ADDB:
+        def all_(dst, src, src2):
+            d = dst & m
+            s2 = src & m
+            s1 = (d - s2) & m
+            return ((CC_C if d < s1 else 0) | par[d & 0xFF] | ((d ^ s1 ^ s2) & CC_A)
+                    | (CC_Z if d == 0 else 0) | (CC_S if d & sb else 0)
+                    | (CC_O if (s1 ^ s2 ^ m) & (s1 ^ d) & sb else 0))
+
+        def c_(dst, src, src2):
+            return 1 if (dst & m) < (src & m) else 0
+    elif base == CC_OP_SUBB:
+        def all_(dst, src, src2):
+            d = dst & m
+            s2 = src & m
+            s1 = (d + s2) & m
+            return ((CC_C if s1 < s2 else 0) | par[d & 0xFF] | ((d ^ s1 ^ s2) & CC_A)
+                    | (CC_Z if d == 0 else 0) | (CC_S if d & sb else 0)
+                    | (CC_O if (s1 ^ s2) & (s1 ^ d) & sb else 0))
+
+        def c_(dst, src, src2):
+            return 1 if ((dst + src) & m) < (src & m) else 0
+    else:
+        def all_(dst, src, src2):
+            return compute_all(dst, src, src2, op)
+
+        def c_(dst, src, src2):
+            return compute_all(dst, src, src2, op) & CC_C
+    name = cc_op_name(op).lower()
+    return (Helper(f"cc_compute_all_{name}", all_, I64, (I64, I64, I64), CallFlags.NO_RWG_SE,
+                   pass_cpu=False),
+            Helper(f"cc_compute_c_{name}", c_, I64, (I64, I64, I64), CallFlags.NO_RWG_SE,
+                   pass_cpu=False))
+
+
+def special_helpers(op: int) -> tuple[Helper, Helper]:
+    """(compute_all, compute_c) helpers for the static cc_op OP (sized groups only)."""
+    h = _SPECIAL.get(op)
+    if h is None:
+        h = _SPECIAL[op] = _make_special(op)
+    return h

@@ -107,7 +107,10 @@ def inc_dec(s, insn, delta: int):
     a = s.ld_op(insn, 0, ot, ea)
     cf = s.gen_compute_c()
     r = s.tmp()
-    c.gen_add_i64(r, a, delta & M64)
+    if delta > 0:
+        c.gen_add_i64(r, a, delta)
+    else:
+        c.gen_sub_i64(r, a, -delta)
     s.st_op(insn, 0, ot, r, ea)
     s.set_flags_result(CC.CC_OP_INCB if delta > 0 else CC.CC_OP_DECB, ot, r, cf)
 

@@ -54,19 +54,19 @@ def gen_LEA(s, insn):
     base, index = insn.memory_base, insn.memory_index
     disp = insn.memory_displacement
     amask = s.addr_mask_for(insn)
-    t = s.tmp()
     from iced_x86 import Register
-    if base in (Register.RIP, Register.EIP):
-        c.gen_mov_i64(t, disp & amask)
-    else:
-        c.gen_mov_i64(t, disp & amask)
+    t = s.const(disp & amask)
+    if base not in (Register.RIP, Register.EIP):
         if base != Register.NONE:
-            c.gen_add_i64(t, t, G_REGS[REG_INFO[base][0]])
+            t2 = s.tmp()
+            c.gen_add_i64(t2, G_REGS[REG_INFO[base][0]], t)
+            t = t2
         if index != Register.NONE:
-            it = s.tmp()
+            it, t2 = s.tmp(), s.tmp()
             c.gen_shl_i64(it, G_REGS[REG_INFO[index][0]],
                           {1: 0, 2: 1, 4: 2, 8: 3}[insn.memory_index_scale])
-            c.gen_add_i64(t, t, it)
+            c.gen_add_i64(t2, t, it)
+            t = t2
     s.st_op(insn, 0, ot, t)
 
 

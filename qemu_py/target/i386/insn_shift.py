@@ -157,12 +157,11 @@ def _rotate(s, insn, left: bool):
 
 def _set_cf_of(s, cf, of, count):
     c = s.c
-    new = s.tmp()
-    o = s.tmp()
+    kept, with_c, new, o = s.tmp(), s.tmp(), s.tmp(), s.tmp()
     c.gen_shl_i64(o, of, 11)
-    c.gen_andc_i64(new, G_CC_SRC, CC_C | CC_O)
-    c.gen_or_i64(new, new, cf)
-    c.gen_or_i64(new, new, o)
+    c.gen_andc_i64(kept, G_CC_SRC, CC_C | CC_O)
+    c.gen_or_i64(with_c, kept, cf)
+    c.gen_or_i64(new, with_c, o)
     if count is None:
         c.gen_mov_i64(G_CC_SRC, new)
     else:

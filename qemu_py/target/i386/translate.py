@@ -179,7 +179,8 @@ class DisasContext:
         self.cc_op = CC.CC_OP_DYNAMIC
         self.cc_op_dirty = False
         self.is_jmp = DISAS_NEXT
-        self.jmp_opt = not tb.cflags & CF_NOCHAIN and not self.tf
+        self.jmp_opt = not tb.cflags & CF_NOCHAIN and not self.tf and \
+            not flags & HF_INHIBIT_IRQ_MASK
         self.pc = tb.pc            # linear address of the current instruction
         self.pc_next = tb.pc
         self.insn = None
@@ -286,14 +287,12 @@ class DisasContext:
         index = insn.memory_index
         disp = insn.memory_displacement
         amask = self.addr_mask_for(insn)
-        t = self.tmp()
         if base in (Register.RIP, Register.EIP):
-            c.gen_mov_i64(t, disp & amask)
+            t = self.const(disp & amask)
         else:
-            have = False
+            t = None                       # fresh temporaries: one definition each
             if base != Register.NONE:
-                c.gen_mov_i64(t, G_REGS[REG_INFO[base][0]])
-                have = True
+                t = G_REGS[REG_INFO[base][0]]
             if index != Register.NONE:
                 scale = insn.memory_index_scale
                 it = G_REGS[REG_INFO[index][0]]
@@ -301,18 +300,27 @@ class DisasContext:
                     it2 = self.tmp()
                     c.gen_shl_i64(it2, it, {2: 1, 4: 2, 8: 3}[scale])
                     it = it2
-                if have:
-                    c.gen_add_i64(t, t, it)
+                if t is None:
+                    t = it
                 else:
-                    c.gen_mov_i64(t, it)
-                    have = True
-            if have:
-                if disp & amask:
-                    c.gen_add_i64(t, t, disp & amask)
-                if amask != M64:
-                    c.gen_and_i64(t, t, amask)
+                    t2 = self.tmp()
+                    c.gen_add_i64(t2, t, it)
+                    t = t2
+            if t is None:
+                t = self.const(disp & amask)
             else:
-                c.gen_mov_i64(t, disp & amask)
+                if disp & amask:
+                    t2 = self.tmp()
+                    c.gen_add_i64(t2, t, disp & amask)
+                    t = t2
+                if amask != M64:
+                    t2 = self.tmp()
+                    c.gen_and_i64(t2, t, amask)
+                    t = t2
+            if t.is_global:
+                t2 = self.tmp()
+                c.gen_mov_i64(t2, t)
+                t = t2
         seg = SEG_REG[insn.memory_segment] if seg_override is None else seg_override
         return self.add_seg(t, seg, amask)
 
@@ -320,11 +328,15 @@ class DisasContext:
         c = self.c
         if self.code64:
             if seg in (R_FS, R_GS):
-                c.gen_add_i64(t, t, G_SEG_BASE[seg])
+                t2 = self.tmp()
+                c.gen_add_i64(t2, t, G_SEG_BASE[seg])
+                return t2
             return t
         if self.addseg or seg in (R_FS, R_GS, R_CS) or not self.pe or self.vm86:
-            c.gen_add_i64(t, t, G_SEG_BASE[seg])
-            c.gen_ext32u_i64(t, t)
+            t2, t3 = self.tmp(), self.tmp()
+            c.gen_add_i64(t2, t, G_SEG_BASE[seg])
+            c.gen_ext32u_i64(t3, t2)
+            return t3
         return t
 
     def ld(self, addr, ot: int, sign: bool = False, dst=None):
@@ -425,6 +437,13 @@ class DisasContext:
         self.set_cc_op(CC.CC_OP_EFLAGS)
 
     def call_cc(self, helper, out):
+        base, size = CC.cc_group(self.cc_op)
+        if size >= 0:
+            # a cc_op known here: a helper specialised for it
+            h_all, h_c = CC.special_helpers(self.cc_op)
+            h = h_all if helper is CC.HELPER_CC_COMPUTE_ALL else h_c
+            self.c.call(h, [out], [G_CC_DST, G_CC_SRC, G_CC_SRC2])
+            return
         op = self.cc_op_temp()
         self.c.call(helper, [out], [G_CC_DST, G_CC_SRC, G_CC_SRC2, op])
 
