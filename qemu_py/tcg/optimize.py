@@ -72,7 +72,7 @@ def _bits(ops: list[Op], ctx) -> bool:
     for bi, (st, en) in enumerate(blocks):
         z: dict[int, int] = {}
 
-        def zm(t, mask):
+        def zm(t, mask, z=z):
             if t.is_const:
                 return t.value
             return z.get(id(t), mask)
@@ -115,7 +115,7 @@ def _bits(ops: list[Op], ctx) -> bool:
         dem: dict[int, int] = {}
         full = 0xFFFF_FFFF_FFFF_FFFF
 
-        def demand(t, bits):
+        def demand(t, bits, dem=dem):
             if getattr(t, "kind", None) in (TempKind.EBB, TempKind.TB):
                 dem[id(t)] = dem.get(id(t), 0) | bits
 
