@@ -100,8 +100,25 @@ class Differ:
     def run(self, cases: list[Case]) -> tuple[Batch, list[Mismatch | None]]:
         batch = Batch(cases, self.image)
         ra = self.oracle.run(batch)
-        rb = self.tcg.run(batch)
         names = (self.oracle.name, "tcg")
+        try:
+            rb = self.tcg.run(batch)
+        except Exception as e:           # TCG itself crashed: find the case(s), one by one
+            from .kvm_engine import HarnessError
+            if isinstance(e, HarnessError) or len(cases) == 1:
+                raise
+            out = []
+            for i, c in enumerate(cases):
+                try:
+                    _, m = self.run([c])
+                    out.append(m[0])
+                except Exception as e1:
+                    from .compare import body_insns
+                    from .flags import Analysis
+                    one = Batch([c], self.image)
+                    out.append(Mismatch(0, c, [f"TCG raised {type(e1).__name__}: {e1}"],
+                                        Analysis(), [], body_insns(one, 0)))
+            return batch, out
         return batch, [compare(batch, i, ra[i], rb[i], names) for i in range(len(cases))]
 
     def close(self):
