@@ -30,7 +30,7 @@ from .state import (AC_MASK, BUDGET, CC_DST, CC_MASK, CC_OP, CC_SRC, CC_SRC2, CR
                     HF_OSFXSR_MASK, HF_PE_MASK, HF_SS32_MASK, HF_TS_MASK, HF_VM_MASK, HFLAGS,
                     IDT_LIMIT, IF_MASK, IOPL_MASK, LDT, MMU_KERNEL_IDX, MMU_USER_IDX, MXCSR,
                     NB_MMU_MODES, R_CS, R_DS, R_ES, R_SS, REGS, RF_MASK, RIP, SEG_NAMES, TF_MASK,
-                    TR, VM_MASK, X86State, seg_slot, FPUC, GDT_BASE, IDT_BASE, DR, PAT, XCR0,
+                    TR, VM_MASK, X86State, seg_slot, FPUC, FPTAGS, GDT_BASE, IDT_BASE, DR, PAT, XCR0,
                     TSC_OFFSET)
 
 M64 = 0xFFFF_FFFF_FFFF_FFFF
@@ -494,6 +494,7 @@ class X86CPU:
         env[REGS + 2] = 0x663          # EDX: family/model/stepping
         env[MXCSR] = 0x1F80
         env[FPUC] = 0x37F
+        env[FPTAGS] = 0xFF            # every x87 register empty
         env[PAT] = 0x0007040600070406
         env[XCR0] = 1
         env[DR + 6] = 0xFFFF0FF0

@@ -1,4 +1,5 @@
 """Imports every instruction group so that their handlers register."""
 
 from . import insn_arith, insn_bit, insn_bmi, insn_branch, insn_flags, insn_logic  # noqa: F401
-from . import insn_mov, insn_shift, insn_stack, insn_string, insn_system  # noqa: F401
+from . import insn_mov, insn_shift, insn_sse, insn_stack, insn_string, insn_system  # noqa: F401
+from . import insn_x87  # noqa: F401

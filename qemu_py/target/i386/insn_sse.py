@@ -1,0 +1,808 @@
+"""SSE/SSE2 (XMM forms): moves, integer SIMD, packed and scalar floating
+point, conversions, comparisons into EFLAGS, MXCSR and FXSAVE/FXRSTOR.
+
+XMM registers live in the CPU state (two u64 slots each). Moves are plain IR
+(``ld``/``st`` on env, ``qemu_ld``/``qemu_st``); lane arithmetic is done by
+helpers that read and write the XMM slots themselves (declared NO_RWG: they
+touch no global) and receive a memory source already loaded as two
+quadwords. Floating point uses the host's IEEE binary64 (single precision
+results are rounded from it, which is exact for + - * / and sqrt) with
+round-to-nearest; MXCSR rounding modes other than nearest, exception flags
+and denormal controls are stored but not applied (documented deviation).
+Alignment of the aligned forms (MOVAPS, MOVDQA, MOVNTDQ, arithmetic on
+m128) is checked: #GP(0). CR0.TS gives #NM, CR4.OSFXSR clear gives #UD.
+MMX (MM register) forms are not implemented and not advertised.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+
+from iced_x86 import OpKind, Register
+
+from qemu_py.tcg.ir import I32, I64, CallFlags, Helper
+
+from . import cc as CC
+from .excp import X86Exception
+from .insn_arith import HELPER_CHECK_ALIGN16
+from .state import (CC_C, CC_P, CC_Z, EXCP06_ILLOP, EXCP07_PREX, HF_EM_MASK, HF_OSFXSR_MASK,
+                    HF_TS_MASK, MXCSR, XMM, EXCP0D_GPF)
+from .translate import G_CC_SRC, REG_INFO, code_name, insn
+
+M64 = 0xFFFF_FFFF_FFFF_FFFF
+M128 = (1 << 128) - 1
+
+
+def xmm_index(reg) -> int:
+    return reg - Register.XMM0
+
+
+def xmm_off(i: int, half: int = 0) -> int:
+    return 8 * (XMM + 2 * i + half)
+
+
+# -- access checks --------------------------------------------------------------------------
+
+
+def sse_check(s) -> bool:
+    if s.flags & HF_TS_MASK:
+        s.gen_exception(EXCP07_PREX)
+        return False
+    if not s.flags & HF_OSFXSR_MASK or s.flags & HF_EM_MASK:
+        s.gen_exception(EXCP06_ILLOP)
+        return False
+    return True
+
+
+def _load_src(s, insn, i, size, aligned=False):
+    """(lo, hi) temps of operand I: an XMM register or SIZE bytes of memory."""
+    c = s.c
+    if insn.op_kind(i) == OpKind.REGISTER:
+        r = xmm_index(insn.op_register(i))
+        lo, hi = s.tmp(), s.tmp()
+        c.gen_ld_i64(lo, xmm_off(r, 0))
+        c.gen_ld_i64(hi, xmm_off(r, 1))
+        return lo, hi
+    ea = s.ea(insn)
+    if aligned and size == 16:
+        s.call(HELPER_CHECK_ALIGN16, [], [ea])
+    if size == 16:
+        lo = s.ld(ea, 3)
+        a2 = s.tmp()
+        c.gen_add_i64(a2, ea, 8)
+        hi = s.ld(a2, 3)
+        return lo, hi
+    return s.ld(ea, {4: 2, 8: 3}[size]), s.const(0)
+
+
+def _store_xmm(s, r, lo, hi=None):
+    s.c.gen_st_i64(lo, xmm_off(r, 0))
+    if hi is not None:
+        s.c.gen_st_i64(hi, xmm_off(r, 1))
+
+
+# -- moves ------------------------------------------------------------------------------------
+
+
+def _mov128(s, insn, aligned):
+    c = s.c
+    if not sse_check(s):
+        return
+    if insn.op_kind(0) == OpKind.REGISTER:
+        lo, hi = _load_src(s, insn, 1, 16, aligned)
+        _store_xmm(s, xmm_index(insn.op_register(0)), lo, hi)
+        return
+    ea = s.ea(insn)
+    if aligned:
+        s.call(HELPER_CHECK_ALIGN16, [], [ea])
+    r = xmm_index(insn.op_register(1))
+    lo, hi = s.tmp(), s.tmp()
+    c.gen_ld_i64(lo, xmm_off(r, 0))
+    c.gen_ld_i64(hi, xmm_off(r, 1))
+    a2 = s.tmp()
+    c.gen_add_i64(a2, ea, 8)
+    s.ld(a2, 3)                        # both halves must be writable before either is written
+    s.st(ea, 3, lo)
+    s.st(a2, 3, hi)
+
+
+@insn("MOVAPS_XMM_XMMM128", "MOVAPS_XMMM128_XMM", "MOVAPD_XMM_XMMM128", "MOVAPD_XMMM128_XMM",
+      "MOVDQA_XMM_XMMM128", "MOVDQA_XMMM128_XMM", "MOVNTDQ_M128_XMM", "MOVNTPS_M128_XMM",
+      "MOVNTPD_M128_XMM")
+def gen_MOVAPS(s, insn):
+    _mov128(s, insn, True)
+
+
+@insn("MOVUPS_XMM_XMMM128", "MOVUPS_XMMM128_XMM", "MOVUPD_XMM_XMMM128", "MOVUPD_XMMM128_XMM",
+      "MOVDQU_XMM_XMMM128", "MOVDQU_XMMM128_XMM", "LDDQU_XMM_M128")
+def gen_MOVUPS(s, insn):
+    _mov128(s, insn, False)
+
+
+@insn("MOVD_XMM_RM32", "MOVQ_XMM_RM64")
+def gen_MOVD_to_xmm(s, insn):
+    if not sse_check(s):
+        return
+    ot = 2 if code_name(insn.code) == "MOVD_XMM_RM32" else 3
+    v = s.ld_op(insn, 1, ot, s.ea(insn) if insn.op_kind(1) == OpKind.MEMORY else None)
+    _store_xmm(s, xmm_index(insn.op_register(0)), v, s.const(0))
+
+
+@insn("MOVD_RM32_XMM", "MOVQ_RM64_XMM")
+def gen_MOVD_from_xmm(s, insn):
+    if not sse_check(s):
+        return
+    ot = 2 if code_name(insn.code) == "MOVD_RM32_XMM" else 3
+    t = s.tmp()
+    s.c.gen_ld_i64(t, xmm_off(xmm_index(insn.op_register(1)), 0))
+    s.st_op(insn, 0, ot, t, s.ea(insn) if insn.op_kind(0) == OpKind.MEMORY else None)
+
+
+@insn("MOVQ_XMM_XMMM64")
+def gen_MOVQ_load(s, insn):
+    if not sse_check(s):
+        return
+    lo, _ = _load_src(s, insn, 1, 8)
+    _store_xmm(s, xmm_index(insn.op_register(0)), lo, s.const(0))
+
+
+@insn("MOVQ_XMMM64_XMM")
+def gen_MOVQ_store(s, insn):
+    if not sse_check(s):
+        return
+    t = s.tmp()
+    s.c.gen_ld_i64(t, xmm_off(xmm_index(insn.op_register(1)), 0))
+    if insn.op_kind(0) == OpKind.MEMORY:
+        s.st(s.ea(insn), 3, t)
+    else:
+        _store_xmm(s, xmm_index(insn.op_register(0)), t, s.const(0))
+
+
+@insn("MOVSD_XMM_XMMM64", "MOVSS_XMM_XMMM32")
+def gen_MOVSD_load(s, insn):
+    c = s.c
+    if not sse_check(s):
+        return
+    single = code_name(insn.code).startswith("MOVSS")
+    d = xmm_index(insn.op_register(0))
+    if insn.op_kind(1) == OpKind.MEMORY:            # memory: the rest is zeroed
+        v = s.ld(s.ea(insn), 2 if single else 3)
+        _store_xmm(s, d, v, s.const(0))
+        return
+    src, dst = s.tmp(), s.tmp()
+    c.gen_ld_i64(src, xmm_off(xmm_index(insn.op_register(1))))
+    if single:
+        c.gen_ld_i64(dst, xmm_off(d))
+        r = s.tmp()
+        c.gen_deposit_i64(r, dst, src, 0, 32)
+        c.gen_st_i64(r, xmm_off(d))
+    else:
+        c.gen_st_i64(src, xmm_off(d))
+
+
+@insn("MOVSD_XMMM64_XMM", "MOVSS_XMMM32_XMM")
+def gen_MOVSD_store(s, insn):
+    c = s.c
+    if not sse_check(s):
+        return
+    single = code_name(insn.code).startswith("MOVSS")
+    src = s.tmp()
+    c.gen_ld_i64(src, xmm_off(xmm_index(insn.op_register(1))))
+    if insn.op_kind(0) == OpKind.MEMORY:
+        s.st(s.ea(insn), 2 if single else 3, src)
+        return
+    d = xmm_index(insn.op_register(0))
+    if single:
+        dst, r = s.tmp(), s.tmp()
+        c.gen_ld_i64(dst, xmm_off(d))
+        c.gen_deposit_i64(r, dst, src, 0, 32)
+        c.gen_st_i64(r, xmm_off(d))
+    else:
+        c.gen_st_i64(src, xmm_off(d))
+
+
+@insn("MOVLPS_XMM_M64", "MOVLPD_XMM_M64", "MOVHPS_XMM_M64", "MOVHPD_XMM_M64")
+def gen_MOVLPS_load(s, insn):
+    if not sse_check(s):
+        return
+    high = code_name(insn.code).startswith("MOVH")
+    v = s.ld(s.ea(insn), 3)
+    s.c.gen_st_i64(v, xmm_off(xmm_index(insn.op_register(0)), int(high)))
+
+
+@insn("MOVLPS_M64_XMM", "MOVLPD_M64_XMM", "MOVHPS_M64_XMM", "MOVHPD_M64_XMM")
+def gen_MOVLPS_store(s, insn):
+    if not sse_check(s):
+        return
+    high = code_name(insn.code).startswith("MOVH")
+    t = s.tmp()
+    s.c.gen_ld_i64(t, xmm_off(xmm_index(insn.op_register(1)), int(high)))
+    s.st(s.ea(insn), 3, t)
+
+
+@insn("MOVHLPS_XMM_XMM", "MOVLHPS_XMM_XMM")
+def gen_MOVHLPS(s, insn):
+    if not sse_check(s):
+        return
+    hl = code_name(insn.code) == "MOVHLPS_XMM_XMM"
+    t = s.tmp()
+    s.c.gen_ld_i64(t, xmm_off(xmm_index(insn.op_register(1)), 1 if hl else 0))
+    s.c.gen_st_i64(t, xmm_off(xmm_index(insn.op_register(0)), 0 if hl else 1))
+
+
+@insn("MOVNTI_M32_R32", "MOVNTI_M64_R64")
+def gen_MOVNTI(s, insn):
+    ot = s.op_ot(insn, 1)
+    s.st(s.ea(insn), ot, s.ld_reg(insn.op_register(1)))
+
+
+# -- lane helpers -------------------------------------------------------------------------------
+
+
+def _lanes(v: int, bits: int) -> list[int]:
+    m = (1 << bits) - 1
+    return [(v >> (i * bits)) & m for i in range(128 // bits)]
+
+
+def _pack(ls, bits: int) -> int:
+    m = (1 << bits) - 1
+    v = 0
+    for i, x in enumerate(ls):
+        v |= (x & m) << (i * bits)
+    return v
+
+
+def _sx(x: int, bits: int) -> int:
+    return x - (1 << bits) if x >> (bits - 1) else x
+
+
+def _sat(x: int, bits: int, signed: bool) -> int:
+    if signed:
+        lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    else:
+        lo, hi = 0, (1 << bits) - 1
+    return min(hi, max(lo, x))
+
+
+def _lanewise(bits, fn, signed=False):
+    def op(a, b):
+        la, lb = _lanes(a, bits), _lanes(b, bits)
+        if signed:
+            la = [_sx(x, bits) for x in la]
+            lb = [_sx(x, bits) for x in lb]
+        return _pack([fn(x, y) for x, y in zip(la, lb)], bits)
+    return op
+
+
+def _cmp_mask(bits, pred, signed=False):
+    m = (1 << bits) - 1
+    return _lanewise(bits, lambda x, y: m if pred(x, y) else 0, signed)
+
+
+def _unpack(bits, high):
+    def op(a, b):
+        la, lb = _lanes(a, bits), _lanes(b, bits)
+        n = len(la) // 2
+        src_a, src_b = (la[n:], lb[n:]) if high else (la[:n], lb[:n])
+        out = []
+        for x, y in zip(src_a, src_b):
+            out += [x, y]
+        return _pack(out, bits)
+    return op
+
+
+def _shift_lanes(bits, kind):
+    def op(a, count):
+        if count >= bits:
+            if kind == "sra":
+                count = bits - 1
+            else:
+                return 0
+        ls = _lanes(a, bits)
+        if kind == "sll":
+            return _pack([x << count for x in ls], bits)
+        if kind == "srl":
+            return _pack([x >> count for x in ls], bits)
+        return _pack([_sx(x, bits) >> count for x in ls], bits)
+    return op
+
+
+def _f64(x: int) -> float:
+    return struct.unpack("<d", struct.pack("<Q", x & M64))[0]
+
+
+def _b64(f: float) -> int:
+    return struct.unpack("<Q", struct.pack("<d", f))[0]
+
+
+def _f32(x: int) -> float:
+    return struct.unpack("<f", struct.pack("<I", x & 0xFFFFFFFF))[0]
+
+
+def _b32(f: float) -> int:
+    try:
+        return struct.unpack("<I", struct.pack("<f", f))[0]
+    except OverflowError:
+        return 0x7F800000 if f > 0 else 0xFF800000
+
+
+def _fop(name):
+    def run(x, y):
+        try:
+            if name == "add":
+                return x + y
+            if name == "sub":
+                return x - y
+            if name == "mul":
+                return x * y
+            if name == "div":
+                if y == 0:
+                    if x == 0 or math.isnan(x):
+                        return float("nan")
+                    return math.copysign(float("inf"), x) * math.copysign(1.0, y)
+                return x / y
+            if name == "min":
+                return y if math.isnan(x) or math.isnan(y) else (x if x < y else y)
+            if name == "max":
+                return y if math.isnan(x) or math.isnan(y) else (x if x > y else y)
+            if name == "sqrt":
+                return math.sqrt(y) if y >= 0 else float("nan")
+        except OverflowError:
+            return math.copysign(float("inf"), x)
+        raise ValueError(name)
+    return run
+
+
+def _fp_lanes(bits, fn, scalar):
+    conv, back = (_f64, _b64) if bits == 64 else (_f32, _b32)
+
+    def op(a, b):
+        la, lb = _lanes(a, bits), _lanes(b, bits)
+        n = 1 if scalar else len(la)
+        for i in range(n):
+            la[i] = back(fn(conv(la[i]), conv(lb[i])))
+        return _pack(la, bits)
+    return op
+
+
+def _pshufd(a, b, imm):
+    lb = _lanes(b, 32)
+    return _pack([lb[(imm >> (2 * i)) & 3] for i in range(4)], 32)
+
+
+def _shufps(a, b, imm, bits=32):
+    la, lb = _lanes(a, 32), _lanes(b, 32)
+    return _pack([la[imm & 3], la[(imm >> 2) & 3], lb[(imm >> 4) & 3], lb[(imm >> 6) & 3]], 32)
+
+
+def _shufpd(a, b, imm):
+    la, lb = _lanes(a, 64), _lanes(b, 64)
+    return _pack([la[imm & 1], lb[(imm >> 1) & 1]], 64)
+
+
+def _pmuludq(a, b):
+    la, lb = _lanes(a, 32), _lanes(b, 32)
+    return _pack([la[0] * lb[0], la[2] * lb[2]], 64)
+
+
+def _pmaddwd(a, b):
+    la = [_sx(x, 16) for x in _lanes(a, 16)]
+    lb = [_sx(x, 16) for x in _lanes(b, 16)]
+    return _pack([la[2 * i] * lb[2 * i] + la[2 * i + 1] * lb[2 * i + 1] for i in range(4)], 32)
+
+
+def _psadbw(a, b):
+    la, lb = _lanes(a, 8), _lanes(b, 8)
+    return _pack([sum(abs(x - y) for x, y in zip(la[:8], lb[:8])), 0, 0, 0,
+                  sum(abs(x - y) for x, y in zip(la[8:], lb[8:])), 0, 0, 0], 16)
+
+
+def _packs(bits, signed_out):
+    def op(a, b):
+        la = [_sx(x, bits) for x in _lanes(a, bits)]
+        lb = [_sx(x, bits) for x in _lanes(b, bits)]
+        return _pack([_sat(x, bits // 2, signed_out) for x in la + lb], bits // 2)
+    return op
+
+
+_OPS = {
+    "PAND": lambda a, b: a & b, "POR": lambda a, b: a | b, "PXOR": lambda a, b: a ^ b,
+    "PANDN": lambda a, b: ~a & b & M128,
+    "ANDPS": lambda a, b: a & b, "ANDPD": lambda a, b: a & b, "ORPS": lambda a, b: a | b,
+    "ORPD": lambda a, b: a | b, "XORPS": lambda a, b: a ^ b, "XORPD": lambda a, b: a ^ b,
+    "ANDNPS": lambda a, b: ~a & b & M128, "ANDNPD": lambda a, b: ~a & b & M128,
+    "PADDB": _lanewise(8, lambda x, y: x + y), "PADDW": _lanewise(16, lambda x, y: x + y),
+    "PADDD": _lanewise(32, lambda x, y: x + y), "PADDQ": _lanewise(64, lambda x, y: x + y),
+    "PSUBB": _lanewise(8, lambda x, y: x - y), "PSUBW": _lanewise(16, lambda x, y: x - y),
+    "PSUBD": _lanewise(32, lambda x, y: x - y), "PSUBQ": _lanewise(64, lambda x, y: x - y),
+    "PADDUSB": _lanewise(8, lambda x, y: _sat(x + y, 8, False)),
+    "PADDUSW": _lanewise(16, lambda x, y: _sat(x + y, 16, False)),
+    "PSUBUSB": _lanewise(8, lambda x, y: _sat(x - y, 8, False)),
+    "PSUBUSW": _lanewise(16, lambda x, y: _sat(x - y, 16, False)),
+    "PADDSB": _lanewise(8, lambda x, y: _sat(x + y, 8, True), True),
+    "PADDSW": _lanewise(16, lambda x, y: _sat(x + y, 16, True), True),
+    "PSUBSB": _lanewise(8, lambda x, y: _sat(x - y, 8, True), True),
+    "PSUBSW": _lanewise(16, lambda x, y: _sat(x - y, 16, True), True),
+    "PCMPEQB": _cmp_mask(8, lambda x, y: x == y), "PCMPEQW": _cmp_mask(16, lambda x, y: x == y),
+    "PCMPEQD": _cmp_mask(32, lambda x, y: x == y),
+    "PCMPGTB": _cmp_mask(8, lambda x, y: x > y, True),
+    "PCMPGTW": _cmp_mask(16, lambda x, y: x > y, True),
+    "PCMPGTD": _cmp_mask(32, lambda x, y: x > y, True),
+    "PMINUB": _lanewise(8, min), "PMAXUB": _lanewise(8, max),
+    "PMINSW": _lanewise(16, min, True), "PMAXSW": _lanewise(16, max, True),
+    "PAVGB": _lanewise(8, lambda x, y: (x + y + 1) >> 1),
+    "PAVGW": _lanewise(16, lambda x, y: (x + y + 1) >> 1),
+    "PMULLW": _lanewise(16, lambda x, y: x * y),
+    "PMULHW": _lanewise(16, lambda x, y: (x * y) >> 16, True),
+    "PMULHUW": _lanewise(16, lambda x, y: (x * y) >> 16),
+    "PMULUDQ": _pmuludq, "PMADDWD": _pmaddwd, "PSADBW": _psadbw,
+    "PACKSSWB": _packs(16, True), "PACKSSDW": _packs(32, True), "PACKUSWB": _packs(16, False),
+    "PUNPCKLBW": _unpack(8, False), "PUNPCKLWD": _unpack(16, False),
+    "PUNPCKLDQ": _unpack(32, False), "PUNPCKLQDQ": _unpack(64, False),
+    "PUNPCKHBW": _unpack(8, True), "PUNPCKHWD": _unpack(16, True),
+    "PUNPCKHDQ": _unpack(32, True), "PUNPCKHQDQ": _unpack(64, True),
+    "UNPCKLPS": _unpack(32, False), "UNPCKHPS": _unpack(32, True),
+    "UNPCKLPD": _unpack(64, False), "UNPCKHPD": _unpack(64, True),
+}
+for _n in ("add", "sub", "mul", "div", "min", "max", "sqrt"):
+    _OPS[f"{_n.upper()}PS"] = _fp_lanes(32, _fop(_n), False)
+    _OPS[f"{_n.upper()}PD"] = _fp_lanes(64, _fop(_n), False)
+    _OPS[f"{_n.upper()}SS"] = _fp_lanes(32, _fop(_n), True)
+    _OPS[f"{_n.upper()}SD"] = _fp_lanes(64, _fop(_n), True)
+
+
+def _binop_helper(name):
+    fn = _OPS[name]
+
+    def run(cpu, d, lo, hi):
+        env = cpu.env_q
+        a = env[XMM + 2 * d] | (env[XMM + 2 * d + 1] << 64)
+        r = fn(a, lo | (hi << 64)) & M128
+        env[XMM + 2 * d] = r & M64
+        env[XMM + 2 * d + 1] = r >> 64
+    return Helper(f"sse_{name.lower()}", run, None, (I32, I64, I64), CallFlags.NO_RWG)
+
+
+_BIN_HELPERS = {name: _binop_helper(name) for name in _OPS}
+_SCALAR_SIZE = {"SS": 4, "SD": 8}
+
+
+def _binary(s, insn):
+    if not sse_check(s):
+        return
+    name = code_name(insn.code).split("_")[0]
+    size = _SCALAR_SIZE.get(name[-2:], 16) if name[:-2] in (
+        "ADD", "SUB", "MUL", "DIV", "MIN", "MAX", "SQRT") else 16
+    aligned = size == 16
+    lo, hi = _load_src(s, insn, 1, size, aligned)
+    s.c.call(_BIN_HELPERS[name], [], [s.const(xmm_index(insn.op_register(0)), I32), lo, hi])
+
+
+_BINARY_FORMS = [f"{n}_XMM_XMMM128" for n in _OPS if not n.endswith(("SS", "SD"))] + \
+    [f"{n}_XMM_XMMM{32 if n.endswith('SS') else 64}" for n in _OPS if n.endswith(("SS", "SD"))]
+
+
+@insn(*[f for f in _BINARY_FORMS if f.split("_")[0] in (
+    "PAND", "POR", "PXOR", "PANDN", "ANDPS", "ANDPD", "ORPS", "ORPD", "XORPS", "XORPD",
+    "ANDNPS", "ANDNPD")])
+def gen_SSE_logic(s, insn):
+    _binary(s, insn)
+
+
+@insn(*[f for f in _BINARY_FORMS if f.startswith(("PADD", "PSUB", "PMUL", "PMADD", "PAVG",
+                                                  "PMIN", "PMAX", "PSAD"))])
+def gen_SSE_int_arith(s, insn):
+    _binary(s, insn)
+
+
+@insn(*[f for f in _BINARY_FORMS if f.startswith(("PCMP",))])
+def gen_SSE_int_compare(s, insn):
+    _binary(s, insn)
+
+
+@insn(*[f for f in _BINARY_FORMS if f.startswith(("PUNPCK", "UNPCK", "PACK"))])
+def gen_SSE_shuffle_unpack(s, insn):
+    _binary(s, insn)
+
+
+@insn(*[f for f in _BINARY_FORMS if f.split("_")[0][:-2] in (
+    "ADD", "SUB", "MUL", "DIV", "MIN", "MAX", "SQRT")])
+def gen_SSE_fp_arith(s, insn):
+    _binary(s, insn)
+
+
+def _imm_helper(name, fn):
+    def run(cpu, d, lo, hi, imm):
+        env = cpu.env_q
+        a = env[XMM + 2 * d] | (env[XMM + 2 * d + 1] << 64)
+        r = fn(a, lo | (hi << 64), imm) & M128
+        env[XMM + 2 * d] = r & M64
+        env[XMM + 2 * d + 1] = r >> 64
+    return Helper(name, run, None, (I32, I64, I64, I32), CallFlags.NO_RWG)
+
+
+_SHUF_HELPERS = {"PSHUFD": _imm_helper("sse_pshufd", _pshufd),
+                 "SHUFPS": _imm_helper("sse_shufps", _shufps),
+                 "SHUFPD": _imm_helper("sse_shufpd", _shufpd),
+                 "PSHUFLW": _imm_helper("sse_pshuflw", lambda a, b, imm: (b & ~0xFFFFFFFFFFFFFFFF)
+                                        | _pack([_lanes(b, 16)[(imm >> (2 * i)) & 3]
+                                                 for i in range(4)], 16)),
+                 "PSHUFHW": _imm_helper("sse_pshufhw", lambda a, b, imm: (b & M64)
+                                        | (_pack([_lanes(b, 16)[4 + ((imm >> (2 * i)) & 3)]
+                                                  for i in range(4)], 16) << 64))}
+
+
+@insn("PSHUFD_XMM_XMMM128_IMM8", "SHUFPS_XMM_XMMM128_IMM8", "SHUFPD_XMM_XMMM128_IMM8",
+      "PSHUFLW_XMM_XMMM128_IMM8", "PSHUFHW_XMM_XMMM128_IMM8")
+def gen_SSE_shuffle_imm(s, insn):
+    if not sse_check(s):
+        return
+    name = code_name(insn.code).split("_")[0]
+    lo, hi = _load_src(s, insn, 1, 16, True)
+    s.c.call(_SHUF_HELPERS[name], [], [s.const(xmm_index(insn.op_register(0)), I32), lo, hi,
+                                       s.const(insn.immediate(2) & 0xFF, I32)])
+
+
+_SHIFTS = {}
+for _k, _b in (("W", 16), ("D", 32), ("Q", 64)):
+    _SHIFTS["PSLL" + _k] = _shift_lanes(_b, "sll")
+    _SHIFTS["PSRL" + _k] = _shift_lanes(_b, "srl")
+    if _k != "Q":
+        _SHIFTS["PSRA" + _k] = _shift_lanes(_b, "sra")
+_SHIFTS["PSLLDQ"] = lambda a, n: (a << (8 * min(n, 16))) & M128
+_SHIFTS["PSRLDQ"] = lambda a, n: a >> (8 * min(n, 16))
+
+
+def _shift_helper(name):
+    fn = _SHIFTS[name]
+
+    def run(cpu, d, count):
+        env = cpu.env_q
+        a = env[XMM + 2 * d] | (env[XMM + 2 * d + 1] << 64)
+        r = fn(a, count) & M128
+        env[XMM + 2 * d] = r & M64
+        env[XMM + 2 * d + 1] = r >> 64
+    return Helper(f"sse_{name.lower()}", run, None, (I32, I64), CallFlags.NO_RWG)
+
+
+_SHIFT_HELPERS = {n: _shift_helper(n) for n in _SHIFTS}
+
+
+@insn("PSLLW_XMM_IMM8", "PSLLD_XMM_IMM8", "PSLLQ_XMM_IMM8", "PSRLW_XMM_IMM8", "PSRLD_XMM_IMM8",
+      "PSRLQ_XMM_IMM8", "PSRAW_XMM_IMM8", "PSRAD_XMM_IMM8", "PSLLDQ_XMM_IMM8", "PSRLDQ_XMM_IMM8",
+      "PSLLW_XMM_XMMM128", "PSLLD_XMM_XMMM128", "PSLLQ_XMM_XMMM128", "PSRLW_XMM_XMMM128",
+      "PSRLD_XMM_XMMM128", "PSRLQ_XMM_XMMM128", "PSRAW_XMM_XMMM128", "PSRAD_XMM_XMMM128")
+def gen_SSE_shift(s, insn):
+    if not sse_check(s):
+        return
+    name = code_name(insn.code).split("_")[0]
+    if insn.op_kind(1) == OpKind.IMMEDIATE8:
+        count = s.const(insn.immediate(1) & 0xFF)
+    else:
+        lo, hi = _load_src(s, insn, 1, 16, True)
+        count = s.tmp()
+        # counts above 64 bits saturate
+        from qemu_py.tcg.ir import Cond
+        s.c.gen_movcond_i64(count, hi, 0, lo, 0xFFFF, Cond.EQ)
+    s.c.call(_SHIFT_HELPERS[name], [], [s.const(xmm_index(insn.op_register(0)), I32), count])
+
+
+# -- to general registers / flags -------------------------------------------------------------------
+
+
+def _movmsk(cpu, r: int, bits: int) -> int:
+    env = cpu.env_q
+    v = env[XMM + 2 * r] | (env[XMM + 2 * r + 1] << 64)
+    return sum(((x >> (bits - 1)) & 1) << i for i, x in enumerate(_lanes(v, bits)))
+
+
+HELPER_MOVMSK = Helper("sse_movmsk", _movmsk, I64, (I32, I32), CallFlags.NO_RWG_SE)
+
+
+@insn("PMOVMSKB_R32_XMM", "PMOVMSKB_R64_XMM", "MOVMSKPS_R32_XMM", "MOVMSKPS_R64_XMM",
+      "MOVMSKPD_R32_XMM", "MOVMSKPD_R64_XMM")
+def gen_MOVMSK(s, insn):
+    if not sse_check(s):
+        return
+    name = code_name(insn.code).split("_")[0]
+    bits = {"PMOVMSKB": 8, "MOVMSKPS": 32, "MOVMSKPD": 64}[name]
+    t = s.tmp()
+    s.c.call(HELPER_MOVMSK, [t], [s.const(xmm_index(insn.op_register(1)), I32),
+                                  s.const(bits, I32)])
+    s.st_reg(insn.op_register(0), t)
+
+
+def _comis(a: int, b: int, double: int) -> int:
+    x, y = (_f64(a), _f64(b)) if double else (_f32(a), _f32(b))
+    if math.isnan(x) or math.isnan(y):
+        return CC_Z | CC_P | CC_C
+    if x < y:
+        return CC_C
+    if x == y:
+        return CC_Z
+    return 0
+
+
+HELPER_COMIS = Helper("sse_comis", _comis, I64, (I64, I64, I32), CallFlags.NO_RWG_SE,
+                      pass_cpu=False)
+
+
+@insn("UCOMISD_XMM_XMMM64", "COMISD_XMM_XMMM64", "UCOMISS_XMM_XMMM32", "COMISS_XMM_XMMM32")
+def gen_COMIS(s, insn):
+    if not sse_check(s):
+        return
+    double = code_name(insn.code).endswith("M64")
+    a = s.tmp()
+    s.c.gen_ld_i64(a, xmm_off(xmm_index(insn.op_register(0))))
+    b, _ = _load_src(s, insn, 1, 8 if double else 4)
+    f = s.tmp()
+    s.c.call(HELPER_COMIS, [f], [a, b, s.const(int(double), I32)])
+    s.c.gen_mov_i64(G_CC_SRC, f)
+    s.set_cc_op(CC.CC_OP_EFLAGS)
+
+
+# -- conversions ------------------------------------------------------------------------------------
+
+
+def _cvt_int_to_fp(value: int, ot: int, double: int) -> int:
+    bits = 8 << ot
+    v = _sx(value & ((1 << bits) - 1), bits)
+    return _b64(float(v)) if double else _b32(float(v))
+
+
+def _cvt_fp_to_int(value: int, double: int, ot: int, truncate: int) -> int:
+    x = _f64(value) if double else _f32(value)
+    bits = 8 << ot
+    indefinite = 1 << (bits - 1)
+    if math.isnan(x) or math.isinf(x):
+        return indefinite
+    n = int(x) if truncate else round(x)
+    if not -(1 << (bits - 1)) <= n < (1 << (bits - 1)):
+        return indefinite
+    return n & ((1 << bits) - 1)
+
+
+H_CVT_I2F = Helper("cvt_int_to_fp", _cvt_int_to_fp, I64, (I64, I32, I32), CallFlags.NO_RWG_SE,
+                   pass_cpu=False)
+H_CVT_F2I = Helper("cvt_fp_to_int", _cvt_fp_to_int, I64, (I64, I32, I32, I32),
+                   CallFlags.NO_RWG_SE, pass_cpu=False)
+
+
+@insn("CVTSI2SD_XMM_RM32", "CVTSI2SD_XMM_RM64", "CVTSI2SS_XMM_RM32", "CVTSI2SS_XMM_RM64")
+def gen_CVTSI2SD(s, insn):
+    c = s.c
+    if not sse_check(s):
+        return
+    name = code_name(insn.code)
+    ot = 2 if name.endswith("32") else 3
+    double = "SD" in name
+    v = s.ld_op(insn, 1, ot, s.ea(insn) if insn.op_kind(1) == OpKind.MEMORY else None)
+    r = s.tmp()
+    c.call(H_CVT_I2F, [r], [v, s.const(ot, I32), s.const(int(double), I32)])
+    d = xmm_index(insn.op_register(0))
+    if double:
+        c.gen_st_i64(r, xmm_off(d))
+    else:
+        old, nv = s.tmp(), s.tmp()
+        c.gen_ld_i64(old, xmm_off(d))
+        c.gen_deposit_i64(nv, old, r, 0, 32)
+        c.gen_st_i64(nv, xmm_off(d))
+
+
+@insn("CVTTSD2SI_R32_XMMM64", "CVTTSD2SI_R64_XMMM64", "CVTSD2SI_R32_XMMM64",
+      "CVTSD2SI_R64_XMMM64", "CVTTSS2SI_R32_XMMM32", "CVTTSS2SI_R64_XMMM32",
+      "CVTSS2SI_R32_XMMM32", "CVTSS2SI_R64_XMMM32")
+def gen_CVTTSD2SI(s, insn):
+    if not sse_check(s):
+        return
+    name = code_name(insn.code)
+    double = "SD2SI" in name
+    truncate = name.startswith("CVTT")
+    ot = REG_INFO[insn.op_register(0)][1]
+    v, _ = _load_src(s, insn, 1, 8 if double else 4)
+    r = s.tmp()
+    s.c.call(H_CVT_F2I, [r], [v, s.const(int(double), I32), s.const(ot, I32),
+                              s.const(int(truncate), I32)])
+    s.st_reg(insn.op_register(0), r)
+
+
+def _cvt_sd_ss(v: int, to_single: int) -> int:
+    return _b32(_f64(v)) if to_single else _b64(_f32(v))
+
+
+H_CVT_SDSS = Helper("cvt_sd_ss", _cvt_sd_ss, I64, (I64, I32), CallFlags.NO_RWG_SE,
+                    pass_cpu=False)
+
+
+@insn("CVTSD2SS_XMM_XMMM64", "CVTSS2SD_XMM_XMMM32")
+def gen_CVTSD2SS(s, insn):
+    c = s.c
+    if not sse_check(s):
+        return
+    to_single = code_name(insn.code).startswith("CVTSD2SS")
+    v, _ = _load_src(s, insn, 1, 8 if to_single else 4)
+    r = s.tmp()
+    c.call(H_CVT_SDSS, [r], [v, s.const(int(to_single), I32)])
+    d = xmm_index(insn.op_register(0))
+    if to_single:
+        old, nv = s.tmp(), s.tmp()
+        c.gen_ld_i64(old, xmm_off(d))
+        c.gen_deposit_i64(nv, old, r, 0, 32)
+        c.gen_st_i64(nv, xmm_off(d))
+    else:
+        c.gen_st_i64(r, xmm_off(d))
+
+
+# -- MXCSR, FXSAVE/FXRSTOR ----------------------------------------------------------------------
+
+
+def _ldmxcsr(cpu, v: int):
+    if v & ~0xFFFF:
+        raise X86Exception(EXCP0D_GPF, 0)
+    cpu.env_q[MXCSR] = v
+
+
+H_LDMXCSR = Helper("ldmxcsr", _ldmxcsr, None, (I64,), CallFlags.NO_RWG)
+
+
+@insn("LDMXCSR_M32")
+def gen_LDMXCSR(s, insn):
+    if sse_check(s):
+        s.call(H_LDMXCSR, [], [s.ld(s.ea(insn), 2)])
+
+
+@insn("STMXCSR_M32")
+def gen_STMXCSR(s, insn):
+    if sse_check(s):
+        t = s.tmp()
+        s.c.gen_ld_i64(t, 8 * MXCSR)
+        s.st(s.ea(insn), 2, t)
+
+
+def _fxsave(cpu, addr: int, mmu_idx: int, is64: int):
+    from .insn_x87 import fxsave_image
+    if addr & 15:
+        raise X86Exception(EXCP0D_GPF, 0)
+    data = fxsave_image(cpu, is64)
+    for i in range(0, 512, 8):
+        cpu.st_mmu(addr + i, int.from_bytes(data[i:i + 8], "little"), 8, mmu_idx)
+
+
+def _fxrstor(cpu, addr: int, mmu_idx: int, is64: int):
+    from .insn_x87 import fxrstor_image
+    if addr & 15:
+        raise X86Exception(EXCP0D_GPF, 0)
+    data = b"".join(cpu.ld_mmu(addr + i, 8, mmu_idx).to_bytes(8, "little")
+                    for i in range(0, 512, 8))
+    mx = int.from_bytes(data[24:28], "little")
+    if mx & ~0xFFFF:
+        raise X86Exception(EXCP0D_GPF, 0)
+    fxrstor_image(cpu, data, is64)
+
+
+H_FXSAVE = Helper("fxsave", _fxsave, None, (I64, I32, I32), CallFlags.NO_RWG)
+H_FXRSTOR = Helper("fxrstor", _fxrstor, None, (I64, I32, I32), CallFlags.NO_RWG)
+
+
+@insn("FXSAVE_M512BYTE", "FXSAVE64_M512BYTE")
+def gen_FXSAVE(s, insn):
+    if s.flags & (HF_TS_MASK | HF_EM_MASK):
+        s.gen_exception(EXCP07_PREX if s.flags & HF_TS_MASK else EXCP06_ILLOP)
+        return
+    is64 = int(code_name(insn.code).startswith("FXSAVE64"))
+    s.gen_update_eip_cur()
+    s.call(H_FXSAVE, [], [s.ea(insn), s.const(s.mmu_idx, I32), s.const(is64, I32)])
+
+
+@insn("FXRSTOR_M512BYTE", "FXRSTOR64_M512BYTE")
+def gen_FXRSTOR(s, insn):
+    if s.flags & (HF_TS_MASK | HF_EM_MASK):
+        s.gen_exception(EXCP07_PREX if s.flags & HF_TS_MASK else EXCP06_ILLOP)
+        return
+    is64 = int(code_name(insn.code).startswith("FXRSTOR64"))
+    s.gen_update_eip_cur()
+    s.call(H_FXRSTOR, [], [s.ea(insn), s.const(s.mmu_idx, I32), s.const(is64, I32)])
+
+
+_ = (CC_C,)
