@@ -63,6 +63,9 @@ class TCGAccel:
         cpu = self.cpu = X86CPU(machine.system_as, machine.io_as, backend=backend,
                                 dump_dir=props.get("dump"))
         cpu.icount_exact = self.shift is not None
+        from qemu_py.system.log import LOG
+        if LOG.enabled("nochain"):
+            cpu.engine.set_chaining(False)          # -d nochain: every TB through the loop
         self.icount_base_ns = 0
         self.executed = 0          # icount: instructions accounted to the clock
         self.retired = 0           # every mode: instructions retired since start

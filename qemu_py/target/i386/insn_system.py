@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from iced_x86 import OpKind, Register
 
-from qemu_py.tcg.ir import I32, I64
+from qemu_py.tcg.ir import I32, I64, Helper
 
 from . import helpers as H
 from .insn_arith import mem_ea
+from .excp import X86Exception
 from .insn_stack import HELPER_LOAD_SEG
-from .state import (CR0, CR2, CR4_FSGSBASE, DR, EXCP06_ILLOP, EXCP0D_GPF, GDT_BASE, GDT_LIMIT,
+from .state import (CR0, CR2, CR4, CR4_FSGSBASE, DR, EXCP06_ILLOP, EXCP0D_GPF, GDT_BASE, GDT_LIMIT,
                     IDT_BASE, IDT_LIMIT, LDT, R_FS, R_GS, R_SS, TR, TSC_AUX, seg_slot)
 from .translate import (DISAS_NORETURN, G_SEG_BASE, REG_INFO, SEG_REG, code_name, insn)
 
@@ -279,14 +280,24 @@ def gen_SWAPGS(s, insn):
         s.call(H.H_SWAPGS, [], [])
 
 
+def _check_fsgsbase(cpu):
+    if not cpu.env_q[CR4] & CR4_FSGSBASE:
+        raise X86Exception(EXCP06_ILLOP)
+
+
+H_CHECK_FSGSBASE = Helper("check_fsgsbase", _check_fsgsbase, None, ())
+
+
 def _fsgsbase(s, insn, seg, write):
-    if not s.code64 or not s.cpu.env_q[__import__(
-            "qemu_py.target.i386.state", fromlist=["CR4"]).CR4] & CR4_FSGSBASE:
+    """CR4.FSGSBASE is checked at run time (CR4 is not part of the TB flags)."""
+    if not s.code64:
         s.illegal()
         return
+    s.call(H_CHECK_FSGSBASE, [], [])
     ot = REG_INFO[insn.op_register(0)][1]
     if write:
-        s.c.gen_mov_i64(G_SEG_BASE[seg], s.ld_reg(insn.op_register(0)))
+        v = s.ld_reg(insn.op_register(0))
+        s.c.gen_mov_i64(G_SEG_BASE[seg], v)
     else:
         s.st_op(insn, 0, ot, G_SEG_BASE[seg])
 

@@ -188,3 +188,12 @@ def test_invlpg_flushes_one_page(bed):
     bed.mem.write_value(bed.pte_addr(DATA), (DATA + 0x1000) | 7, 8)
     bed.run("invlpg [rdi]; mov rax, [rdi]", rdi=DATA)
     assert bed.cpu.gpr(0) == 0x55
+
+
+def test_fsgsbase_follows_cr4_at_run_time(bed):
+    run_case(bed, "mov rax, 0x1234; wrfsbase rax; rdfsbase rbx", {}, {"rax": 0x1234,
+                                                                     "rbx": 0x1234})
+    from qemu_py.target.i386.state import CR4
+    bed.env[CR4] &= ~0x10000
+    bed.run("rdfsbase rbx")
+    assert bed.exception_vector() == 6
