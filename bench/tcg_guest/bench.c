@@ -3,8 +3,11 @@
  * multiboot command line ("iters=N", default 1000000), result on COM1,
  * exit through isa-debug-exit (port 0xf4, value 0).
  *
- * The loop body is fixed assembly (6 instructions: add, xor, rol, lea, dec, jnz)
- * so every backend runs exactly 6 * N + a few instructions.
+ * Two fixed 6-instruction loop bodies, chosen with "loop=":
+ *   count (default): 32-bit induction variable and a 64-bit sum, as compiled
+ *                    C for-loops look (add, lea, xor, add, cmp, jne);
+ *   mix:             64-bit hash mixing with a rotate (add, xor, rol, lea,
+ *                    dec, jnz): full-width values and a flag-preserving rotate.
  */
 #include <stdint.h>
 
@@ -39,11 +42,36 @@ static uint64_t parse_iters(const char *s)
     return 1000000;
 }
 
+static int has(const char *s, const char *word)
+{
+    for (; *s; s++) {
+        const char *p = s, *w = word;
+        while (*w && *p == *w) { p++; w++; }
+        if (!*w)
+            return 1;
+    }
+    return 0;
+}
+
 void bench_main(uint32_t *mbi)
 {
-    uint64_t n = (mbi[0] & 4) ? parse_iters((const char *)(uint64_t)mbi[4]) : 1000000;
+    const char *cmdline = (mbi[0] & 4) ? (const char *)(uint64_t)mbi[4] : "";
+    uint64_t n = parse_iters(cmdline);
     uint64_t a = 1, b = 0x9E3779B97F4A7C15ULL;
-    __asm__ volatile(
+    if (!has(cmdline, "loop=mix")) {
+        uint64_t sum = 0, t = 0;
+        uint32_t i = 0, lim = (uint32_t)n;
+        __asm__ volatile(
+            "1:\n\t"
+            "add %q[i], %[sum]\n\t"
+            "lea (%q[i], %q[i], 2), %k[t]\n\t"
+            "xor %k[t], %k[b]\n\t"
+            "add $1, %k[i]\n\t"
+            "cmp %k[lim], %k[i]\n\t"
+            "jne 1b\n\t"
+            : [sum] "+r"(sum), [t] "+r"(t), [b] "+r"(b), [i] "+r"(i) : [lim] "r"(lim));
+        a = sum;
+    } else __asm__ volatile(
         "1:\n\t"
         "add %[b], %[a]\n\t"
         "xor %[n], %[b]\n\t"

@@ -356,6 +356,23 @@ def _forward(ops: list[Op], ctx) -> list[Op]:
         temps[id(src)] = src
         users.setdefault(id(src), set()).add(id(dst))
 
+    zmask: dict[int, int] = {}            # id(temp or global) -> bits that may be set
+
+    def zget(t, m):
+        if t.is_const:
+            return t.value
+        return zmask.get(id(t), m)
+
+    def emit(o):
+        out.append(o)
+        if o.nb_oargs == 1 and o.opdef.base in PURE_BASES:
+            zmask[id(o.args[0])] = _zmask_of(o, zget)
+        elif o.opdef.base == "qemu_ld" and not o.args[2].memop & 4:
+            zmask[id(o.args[0])] = (1 << (8 << (o.args[2].memop & 3))) - 1
+        else:
+            for t in o.args[:o.nb_oargs]:
+                zmask.pop(id(t), None)
+
     for op in ops:
         d = op.opdef
         base = d.base
@@ -363,10 +380,26 @@ def _forward(ops: list[Op], ctx) -> list[Op]:
         if base == "set_label":
             copy.clear()
             users.clear()
-            out.append(op)
+            zmask.clear()
+            emit(op)
             continue
+        if base == "call" and not op.args[-1].flags & CallFlags.NO_WRITE_GLOBALS:
+            for k in [k for k, t in temps.items() if t.kind == TempKind.GLOBAL]:
+                zmask.pop(k, None)
+        # known-zero bits: redundant zero extensions and masks become moves
+        if d.type is not None and no == 1 and ni >= 1:
+            m = MASK[d.type]
+            a0 = copy.get(id(op.args[1]), op.args[1])
+            ext = {"ext8u": 0xFF, "ext16u": 0xFFFF, "ext32u": 0xFFFF_FFFF}.get(base)
+            if ext is None and base == "and" and op.args[2].is_const:
+                ext = op.args[2].value
+            if ext is not None and zget(a0, m) & ~ext & m == 0:
+                op = Op(OPS["mov" + _sfx(op.args[0])], [op.args[0], op.args[1]])
+                d = op.opdef
+                base = "mov"
+                ni = 1
         if base == "insn_start":
-            out.append(op)
+            emit(op)
             continue
         args = list(op.args)
         for k in range(no, no + ni):
@@ -375,14 +408,14 @@ def _forward(ops: list[Op], ctx) -> list[Op]:
         cargs = args[no + ni:]
         if base == "brcond" and ins[0].is_const and ins[1].is_const:
             if eval_cond(Cond(cargs[0]), ins[0].value, ins[1].value, d.type):
-                out.append(Op(OPS["br"], [cargs[1]]))
+                emit(Op(OPS["br"], [cargs[1]]))
             else:
                 cargs[1].refs -= 1
             continue
         if base == "brcond" and ins[0] is ins[1]:
             c = Cond(cargs[0])
             if c in (Cond.EQ, Cond.GE, Cond.LE, Cond.GEU, Cond.LEU):
-                out.append(Op(OPS["br"], [cargs[1]]))
+                emit(Op(OPS["br"], [cargs[1]]))
             else:
                 cargs[1].refs -= 1
             continue
@@ -395,7 +428,7 @@ def _forward(ops: list[Op], ctx) -> list[Op]:
                     vals = None
                 if vals is not None and no == 1:
                     c = ctx.const(vals[0], outs[0].type)
-                    out.append(Op(OPS["mov" + _sfx(outs[0])], [outs[0], c]))
+                    emit(Op(OPS["mov" + _sfx(outs[0])], [outs[0], c]))
                     set_copy(outs[0], c)
                     continue
             simp = _simplify(base, d.type, ins, cargs, ctx)
@@ -404,13 +437,13 @@ def _forward(ops: list[Op], ctx) -> list[Op]:
                 if simp is dst:
                     continue
                 forget(dst)
-                out.append(Op(OPS["mov" + _sfx(dst)], [dst, simp]))
+                emit(Op(OPS["mov" + _sfx(dst)], [dst, simp]))
                 set_copy(dst, simp)
                 continue
             for t in outs:
                 forget(t)
             new = Op(d, args, no, ni)
-            out.append(new)
+            emit(new)
             if base == "mov":
                 src = ins[0]
                 if src is outs[0]:
@@ -425,8 +458,35 @@ def _forward(ops: list[Op], ctx) -> list[Op]:
             h = cargs[0]
             if not h.flags & CallFlags.NO_WRITE_GLOBALS:
                 forget_globals()
-        out.append(Op(d, args, no, ni))
+        emit(Op(d, args, no, ni))
     return out
+
+
+def _zmask_of(op, zget) -> int:
+    """Bits of OP's single result that may be non-zero."""
+    d = op.opdef
+    m = MASK[d.type] if d.type is not None else 0xFFFF_FFFF_FFFF_FFFF
+    base = d.base
+    ins = op.args[op.nb_oargs:op.nb_oargs + op.nb_iargs]
+    if base == "mov":
+        return zget(ins[0], m)
+    if base == "and":
+        return zget(ins[0], m) & zget(ins[1], m)
+    if base in ("or", "xor"):
+        return zget(ins[0], m) | zget(ins[1], m)
+    if base in ("ext8u", "ext16u", "ext32u", "extrl_i64_i32"):
+        return zget(ins[0], m) & {"ext8u": 0xFF, "ext16u": 0xFFFF}.get(base, 0xFFFF_FFFF)
+    if base == "extu_i32_i64":
+        return zget(ins[0], 0xFFFF_FFFF)
+    if base == "shr" and ins[1].is_const:
+        return zget(ins[0], m) >> (ins[1].value & (m.bit_length() - 1))
+    if base == "extract":
+        return (1 << op.args[-1]) - 1
+    if base in ("setcond", "ctpop"):
+        return 1 if base == "setcond" else 127
+    if base in ("ld8u", "ld16u", "ld32u"):
+        return {"ld8u": 0xFF, "ld16u": 0xFFFF, "ld32u": 0xFFFF_FFFF}[base]
+    return m
 
 
 def _sfx(t) -> str:

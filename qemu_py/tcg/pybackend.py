@@ -63,6 +63,7 @@ class _Gen:
         self.self_loop = False
         self.exit_name = None
         self.ge_known: dict[str, int] = {}
+        self.inline: dict[int, str] = {}
         self.cur = None
         self.use_count: dict[int, int] = {}
         for op in ops:
@@ -73,6 +74,9 @@ class _Gen:
     def v(self, t) -> str:
         if t.kind == TempKind.CONST:
             return _c(t.value)
+        e = self.inline.pop(id(t), None)
+        if e is not None:
+            return f"({e})"
         n = self.names.get(id(t))
         if n is None:
             if t.kind == TempKind.GLOBAL:
@@ -103,8 +107,15 @@ class _Gen:
         if d.kind == TempKind.GLOBAL or self.cur is None or self.cur + 1 >= len(self.ops):
             return True
         nxt = self.ops[self.cur + 1]
-        if (nxt.opdef.base not in ("add", "sub") or nxt.opdef.type != op.opdef.type
-                or not any(x is d for x in nxt.args[1:3])):
+        nb = nxt.opdef.base
+        if nb in ("add", "sub", "mul") and nxt.opdef.type == op.opdef.type:
+            uses = nxt.args[1:3]
+        elif nb in ("ext8u", "ext16u", "ext32u", "extrl_i64_i32") or (
+                nb == "and" and nxt.args[2].kind == TempKind.CONST):
+            uses = nxt.args[1:2]           # the consumer keeps only low bits
+        else:
+            return True
+        if not any(x is d for x in uses):
             return True
         return not (self.use_count.get(id(d), 0) == 1 or nxt.args[0] is d)
 
@@ -232,7 +243,7 @@ class _Gen:
         elif base == "sub":
             e = f"({x} - {y}) & {M}" if self.mask_needed(op) else f"{x} - {y}"
         elif base == "mul":
-            e = f"({x} * {y}) & {M}"
+            e = f"({x} * {y}) & {M}" if self.mask_needed(op) else f"{x} * {y}"
         elif base == "and":
             e = f"{x} & {y}"
         elif base == "or":
@@ -253,7 +264,7 @@ class _Gen:
             const = a[no + 1].kind == TempKind.CONST
             n = _c(a[no + 1].value & (bits - 1)) if const else f"({y} & {bits - 1})"
             if base == "shl":
-                e = f"({x} << {n}) & {M}"
+                e = f"({x} << {n}) & {M}" if self.mask_needed(op) else f"{x} << {n}"
             elif base == "shr":
                 e = f"{x} >> {n}"
             elif base == "sar":
@@ -337,7 +348,35 @@ class _Gen:
             e = f"{fn}({x}, {y})"
         if e is None:
             raise NotImplementedError(f"python backend: op {d.name}")
+        if self.fusable(op):
+            self.inline[id(a[0])] = e          # evaluated inside the next op's statement
+            return
         self.emit(ind, f"{self.out(a[0])} = {e}")
+
+    # ops whose emitted code mentions each input exactly once
+    _ONCE = frozenset(["mov", "add", "sub", "mul", "and", "or", "xor", "andc", "orc", "eqv",
+                       "nand", "nor", "shl", "shr", "sar", "neg", "not", "ext8s", "ext8u",
+                       "ext16s", "ext16u", "ext32s", "ext32u", "ext_i32_i64", "extu_i32_i64",
+                       "extrl_i64_i32", "extrh_i64_i32", "extract", "sextract", "deposit",
+                       "extract2", "setcond", "movcond", "brcond", "st8", "st16", "st32", "st"])
+
+    def fusable(self, op) -> bool:
+        """OP's result is a temporary read once, by the very next op, whose code
+        mentions it once: emit OP's expression inline there."""
+        d = op.args[0]
+        if d.kind not in (TempKind.EBB, TempKind.TB) or self.use_count.get(id(d), 0) != 1:
+            return False
+        if self.cur is None or self.cur + 1 >= len(self.ops):
+            return False
+        nxt = self.ops[self.cur + 1]
+        nb = nxt.opdef.base
+        if nb not in self._ONCE:
+            return False
+        if nb in ("shl", "shr", "sar") and nxt.args[2] is d and nxt.args[1] is d:
+            return False
+        if any(x is d for x in nxt.args[:nxt.nb_oargs]):
+            return False
+        return any(x is d for x in nxt.args[nxt.nb_oargs:nxt.nb_oargs + nxt.nb_iargs])
 
     def pure_fn(self, base: str, ty) -> str:
         name = f"P_{base}_{BITS[ty]}"
@@ -531,7 +570,8 @@ class _Gen:
         self.emit(ind, "if _L == -1:")
         cur = ind + 1
         body_start = len(self.lines)
-        for op in ops:
+        for k, op in enumerate(ops):
+            self.cur = k
             b = op.opdef.base
             if b == "set_label":
                 lab = op.args[0].id

@@ -185,6 +185,7 @@ class DisasContext:
         self.pc_next = tb.pc
         self.insn = None
         self.cc_srcT = ctx.temp_local()
+        self.rip_stored_mid = False
         self.num_insns = 0
         self.base_page = tb.pc & ~(PAGE_SIZE - 1)
 
@@ -512,6 +513,8 @@ class DisasContext:
                 a = self.ext(self.cc_srcT, size, True)
                 bb = self.ext(G_CC_SRC, size, True)
                 res = (Cond.LT if jcc == 6 else Cond.LE, a, bb)
+        if res is None and jcc == 2 and base == CC.CC_OP_SUBB and size >= 0:
+            res = (Cond.EQ, self.ext(self.cc_srcT, size), self.ext(G_CC_SRC, size))
         if res is None and jcc == 2 and size >= 0 and base != CC.CC_OP_MULB:
             res = (Cond.EQ, self.ext(G_CC_DST, size), self.const(0))
         if res is None and jcc == 4 and size >= 0:
@@ -581,9 +584,11 @@ class DisasContext:
     # -- control flow ------------------------------------------------------------------------
     def gen_update_eip_cur(self):
         self.c.gen_mov_i64(G_RIP, self.eip)
+        self.rip_stored_mid = True
 
     def gen_update_eip_next(self):
         self.c.gen_mov_i64(G_RIP, self.eip_next)
+        self.rip_stored_mid = True
 
     def use_goto_tb(self, target_pc: int) -> bool:
         return self.jmp_opt and (target_pc & ~(PAGE_SIZE - 1)) == self.base_page
@@ -594,7 +599,10 @@ class DisasContext:
         eip &= self.eip_mask
         target = (eip + self.cs_base) & M64
         c = self.c
-        c.gen_mov_i64(G_RIP, eip)
+        if target != self.tb.pc or self.rip_stored_mid or not self.use_goto_tb(target):
+            # (a jump back to the start of this TB, with rip never stored on the
+            # way, leaves rip as it was on entry: exactly the target)
+            c.gen_mov_i64(G_RIP, eip)
         if self.use_goto_tb(target):
             self.tb.jmp_target[n] = target
             c.goto_tb(n)

@@ -123,7 +123,6 @@ GOLDEN_REP_MOVSB = """\
  add_i64 rsi,rsi,df
  add_i64 rdi,rdi,df
  sub_i64 rcx,rcx,$0x1
- mov_i64 rip,$0x100000
  goto_tb $0x0
  exit_tb $0x1
  set_label $L1
