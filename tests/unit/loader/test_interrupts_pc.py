@@ -90,3 +90,37 @@ def test_pit_interrupts_reach_the_guest_through_the_8259(tmp_path, machine):
     assert mem.read_value(0x202000, 4)[0] == 3
     # three PIT periods of 1000 counts at 1.193182 MHz: about 2.5 ms of virtual time
     assert 2_400_000 < emu.vm.clock.now() < 2_700_000
+
+
+PAGING32 = """
+    mov dword ptr [0x300000], 0x00000083
+    mov dword ptr [0x300004], 0x00400083
+    mov dword ptr [0x300008], 0x00000083
+    mov eax, cr4
+    or eax, 0x10
+    mov cr4, eax
+    mov eax, 0x300000
+    mov cr3, eax
+    mov eax, cr0
+    or eax, 0x80000000
+    mov cr0, eax
+    mov dword ptr [0x802000 + 0x200000], 0x1234
+    mov al, 0
+    out 0xf4, al
+    hlt
+"""
+
+
+def test_legacy_32bit_paging_with_4mib_pages(tmp_path):
+    magic, flags = 0x1BADB002, 0x10000
+    hdr = struct.pack("<8I", magic, flags, (-(magic + flags)) & 0xFFFFFFFF,
+                      LOAD, LOAD, 0, 0, LOAD + 32)
+    k = tmp_path / "pg.bin"
+    k.write_bytes(hdr + asm(PAGING32, bits=32))
+    emu = Emulator(parse_args(["-M", "microvm", "-display", "none", "-device",
+                               "isa-debug-exit,iobase=0xf4,iosize=0x04", "-kernel", str(k)]))
+    emu.build()
+    assert emu.run() == 1
+    mem = emu.vm.machine.system_as
+    assert mem.read_value(0x202000, 4)[0] == 0x1234        # through the alias at 8 MiB
+    assert mem.read_value(0x300008, 4)[0] & 0x60 == 0x60   # accessed and dirty
