@@ -5,7 +5,7 @@ import pytest
 from harness import CODE, DATA, STACK, X86Bed, asm
 
 from qemu_py.system.log import LOG
-from qemu_py.target.i386.state import CR2
+from qemu_py.target.i386.state import CR2, RIP
 
 
 def test_store_rewriting_the_next_instruction_in_the_same_tb(bed):
@@ -202,3 +202,27 @@ def test_both_backends_agree_on_a_longer_program():
 
 
 _ = (DATA, pytest)
+
+
+def test_page_boundary_rules_and_a_tb_spanning_two_pages(bed):
+    start = CODE + 0xFFC                      # "nop; mov eax, imm32" crosses into the next page
+    code = asm("nop; nop; nop; mov eax, 0x12345678; nop; hlt")
+    bed.write(start, code)
+    bed.env[RIP] = start
+    bed.cpu.exec(100)
+    assert bed.cpu.gpr(0) == 0x12345678
+    first = bed.cpu.engine.jmp_cache[start]
+    assert first.icount == 4 and len(first.pages) == 2     # stops before the next page starts
+    # a write to the second page (the immediate's high bytes) invalidates the TB
+    bed.cpu.halted = False
+    bed.write(CODE + 0x1001, b"\x00\x00")
+    assert first.invalid
+    bed.env[RIP] = start
+    bed.cpu.exec(100)
+    assert bed.cpu.gpr(0) == 0x12000078
+
+
+def test_tb_size_limit(bed):
+    bed.run("; ".join(["inc eax"] * 600))
+    sizes = sorted(tb.icount for tb in bed.cpu.engine.htable.values())
+    assert max(sizes) == 512 and bed.cpu.gpr(0) == 600
