@@ -60,7 +60,6 @@ from qemu_py.hw.pci.constants import (
     PCI_CAP_ID_EXP,
     PCI_CAP_ID_PM,
     PCI_CAPABILITY_LIST,
-    PCI_COMMAND,
     PCI_CONFIG_HEADER_SIZE,
     PCI_DEVICE_ID,
     PCI_HEADER_TYPE,

@@ -35,7 +35,9 @@ group disables it), an inflated page is discarded (``MADV_REMOVE`` /
 and a deflated page gets ``MADV_WILLNEED`` (nothing to do here).
 **Regardless**, every element is returned with used length 0 and the driver
 is notified: an inflate while discards are disabled is acknowledged but
-frees nothing.
+frees nothing.  An element is processed in full however long it is (as in
+QEMU; Linux sends at most 256 PFNs per element), at a cost proportional to
+its PFN count.
 
 Stats: the driver's buffer of ``{le16 tag, le64 value}`` records is kept
 (the QOM property ``guest-stats`` shows them: ``stats`` by QEMU's names,
@@ -218,12 +220,24 @@ class VirtIOBalloon(VirtIODevice):
             if elem is None:
                 break
             pending: dict = {}
-            data = b"".join(self.dma_read(a, n)[0] for a, n in elem.out)
-            for off in range(0, len(data) - 3, 4):
-                pfn = struct.unpack_from("<I", data, off)[0]
+            for pfn in self._pfns(elem):
                 self._balloon_page(pfn << VIRTIO_BALLOON_PFN_SHIFT, inflate, pending)
             vq.push(elem, 0)
             vq.notify()
+
+    def _pfns(self, elem):
+        """The element's 32-bit PFNs, read a page at a time (iov_to_buf in 4-byte
+        steps across the readable buffers; a trailing partial PFN is ignored)."""
+        carry = b""
+        for addr, length in elem.out:
+            pos = 0
+            while pos < length:
+                n = min(4096, length - pos)
+                chunk = carry + self.dma_read(addr + pos, n)[0]
+                whole = len(chunk) & ~3
+                yield from (v for (v,) in struct.iter_unpack("<I", chunk[:whole]))
+                carry = chunk[whole:]
+                pos += n
 
     def _balloon_page(self, gpa: int, inflate: bool, pending: dict) -> None:
         space = self.machine.system_as
@@ -270,11 +284,15 @@ class VirtIOBalloon(VirtIODevice):
                 vq.notify()
             self.stats_vq_elem = elem
             self.stats = [U64_MAX] * len(STAT_NAMES)
-            data = b"".join(self.dma_read(a, n)[0] for a, n in elem.out)
-            for off in range(0, len(data) - STAT_SIZE + 1, STAT_SIZE):
-                tag, val = struct.unpack_from("<HQ", data, off)
-                if tag < len(STAT_NAMES):
-                    self.stats[tag] = val
+            carry = b""
+            for addr, length in elem.out:
+                for pos in range(0, length, 4090):
+                    chunk = carry + self.dma_read(addr + pos, min(4090, length - pos))[0]
+                    whole = len(chunk) - len(chunk) % STAT_SIZE
+                    for tag, val in struct.iter_unpack("<HQ", chunk[:whole]):
+                        if tag < len(STAT_NAMES):
+                            self.stats[tag] = val
+                    carry = chunk[whole:]
             self.stats_last_update = int(time.time())
         if self.stats_poll_interval:
             self._arm_stats_timer()
