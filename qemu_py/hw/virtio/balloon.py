@@ -353,9 +353,6 @@ class VirtIOBalloonPCI(VirtIOPCIProxy):
             self.vdev.prop_values[p.name] = self.prop(p.name)
         super().pci_realize()
 
-    def unrealize(self) -> None:
-        self.vdev.unrealize()
-
 
 # -- QMP / HMP (monitor-agnostic; see docs/vfio.md for the schema lines) --------------------------
 

@@ -189,6 +189,29 @@ class VirtIOPCIProxy(PCIDevice):
             q.__init__()
         self.set_irq(0)
 
+    def unrealize(self) -> None:
+        """Hot-unplug: the function leaves the bus, its BAR and bus mastering go."""
+        if not self.realized:
+            return
+        unrealize_backend = getattr(self.vdev, "unrealize", None)
+        if unrealize_backend is not None:
+            unrealize_backend()
+        self.set_irq(0)
+        for r in self.io_regions:
+            if r is not None and r.addr != (1 << 64) - 1:
+                r.address_space.del_subregion(r.memory)
+                r.addr = (1 << 64) - 1
+        bus = self.pci_bus
+        if bus is not None:
+            if bus.slots[self.devfn] is self:
+                bus.slots[self.devfn] = None
+            if self in bus.devices:
+                bus.devices.remove(self)
+        if self.bus_master_as is not None:
+            self.bus_master_enable.set_enabled(False)
+            self.bus_master_as.destroy()
+        self.realized = False
+
     # -- PCI config access capability ---------------------------------------------------------------
     def config_write(self, addr: int, val: int, size: int) -> None:
         super().config_write(addr, val, size)

@@ -145,3 +145,14 @@ def test_deflate_on_oom_is_offered_when_asked():
         assert dev.get_features() >> 2 & 1
     finally:
         q.close()
+
+
+def test_hot_unplug_and_plug_again(g):
+    q, _ = g
+    q.qmp("device_del", id="b0")
+    assert QPCIBus(q).device(SLOT).vendor_id == 0xffff
+    with pytest.raises(balloon_mod.BalloonError):
+        balloon_mod.qmp_query_balloon(q.vm)
+    q.qmp("device_add", driver="virtio-balloon-pci", id="b1", addr=f"{SLOT:02x}.0")
+    assert QPCIBus(q).device(SLOT).device_id == 0x1045
+    assert balloon_mod.qmp_query_balloon(q.vm) == {"actual": 128 << 20}
