@@ -63,6 +63,7 @@ class _Gen:
         self.self_loop = False
         self.exit_name = None
         self.ge_known: dict[str, int] = {}
+        self.store_plan: dict[int, set] | None = None
         self.inline: dict[int, str] = {}
         self.cur = None
         self.use_count: dict[int, int] = {}
@@ -133,11 +134,78 @@ class _Gen:
 
     # -- global synchronisation ---------------------------------------------------------
     def store_globals(self, ind: int):
+        plan = self.store_plan.get(self.cur) if self.store_plan is not None else None
         for n, t in self.assigned_globals_all.items():
-            if t.type == I32:
+            if plan is None or n in plan:
                 self.emit(ind, f"env[{t.offset >> 3}] = {n}")
-            else:
-                self.emit(ind, f"env[{t.offset >> 3}] = {n}")
+
+    def sync_plan(self):
+        """Which globals each exit/sync point must store, and which must be loaded.
+
+        A forward pass over the (forward-only) ops: ``may`` holds the globals
+        assigned on some path so far, ``must`` those assigned on every path.
+        A point that stores globals stores ``may``; a global read, or stored,
+        where it is not in ``must`` needs its value loaded on entry.
+        Returns (loads, {op index: store set}).
+        """
+        gname = self.v
+        allg = set(self.used_globals)
+        may: set = set()
+        must: set = set()
+        reach = True
+        pend: dict[int, tuple[set, set]] = {}
+        loads: set = set()
+        plan: dict[int, set] = {}
+        eg = self.v(self.rt.exit_global) if self.rt.exit_global is not None else None
+
+        def point(i):
+            plan[i] = set(may) & set(self.assigned_globals_all)
+            loads.update(plan[i] - must)
+
+        for i, op in enumerate(self.ops):
+            b = op.opdef.base
+            if b == "set_label":
+                lab = op.args[0].id
+                pm, pmu = pend.pop(lab, (set(), None))
+                if reach:
+                    may |= pm
+                    must = must & pmu if pmu is not None else must
+                else:
+                    may, must = set(pm), set(pmu) if pmu is not None else set()
+                reach = True
+                continue
+            if not reach or b in ("insn_start", "discard", "mb"):
+                continue
+            for t in op.args[op.nb_oargs:op.nb_oargs + op.nb_iargs]:
+                if getattr(t, "kind", None) == TempKind.GLOBAL and gname(t) not in must:
+                    loads.add(gname(t))
+            if b == "call":
+                h = op.args[-1]
+                if (h.flags & 3) != 3:
+                    point(i)
+                if not h.flags & 2:
+                    may |= allg
+                    must |= allg
+                    loads.update(allg)
+            elif b in ("qemu_ld", "qemu_st") and eg is not None:
+                if eg not in must:
+                    loads.add(eg)
+            for t in op.args[:op.nb_oargs]:
+                if getattr(t, "kind", None) == TempKind.GLOBAL:
+                    may.add(gname(t))
+                    must.add(gname(t))
+            if b in ("brcond", "br"):
+                lab = op.args[-1].id
+                pm, pmu = pend.get(lab, (set(), None))
+                pend[lab] = (pm | may, set(must) if pmu is None else pmu & must)
+                if b == "br":
+                    reach = False
+            elif b in ("exit_tb", "lookup_and_goto_ptr"):
+                point(i)
+                reach = False
+            elif b == "goto_tb":
+                point(i)
+        return loads, plan
 
     def load_globals(self, ind: int, which=None):
         for n, t in (which if which is not None else self.used_globals).items():
@@ -622,6 +690,12 @@ class _Gen:
         self.assigned_globals_all = dict(self.assigned_globals)
         body_lines_start = len(self.lines)
         structured = self.structured()
+        will_loop = self.chain_self and any(
+            op.opdef.base == "goto_tb" and self.tb.jmp_target[op.args[0]] == self.tb.pc
+            for op in self.ops)
+        loads = None
+        if structured and not will_loop:
+            loads, self.store_plan = self.sync_plan()
         # The body is generated at indent 2 (inside a potential while loop).
         if structured:
             self.emit_range(0, len(self.ops), 2)
@@ -633,8 +707,9 @@ class _Gen:
         head = [f"def {name}():"]
         head_insn = [-1]
         for n, t in self.used_globals.items():
-            head.append(f"    {n} = env[{t.offset >> 3}]")
-            head_insn.append(-1)
+            if loads is None or n in loads:
+                head.append(f"    {n} = env[{t.offset >> 3}]")
+                head_insn.append(-1)
         if self.self_loop:
             head.append("    while True:")
             head_insn.append(-1)
