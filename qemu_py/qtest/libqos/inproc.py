@@ -18,6 +18,18 @@ import base64
 from qemu_py.qtest.client import QTestError
 
 
+def reset_logging() -> None:
+    """Back to no ``-d`` items and stderr, including the memory API's
+    guest-error logger level (``Log.configure`` leaves it at INFO once
+    ``guest_errors`` was selected, which would keep slow paths on for every
+    later machine in this process)."""
+    import logging
+
+    from qemu_py.system.log import LOG
+    LOG.configure([], None)
+    logging.getLogger("qemu_py.memory.guest_errors").setLevel(logging.NOTSET)
+
+
 class _Chardev:
     """Enough of a chardev for QTestServer: collects what it writes."""
 
@@ -62,6 +74,8 @@ class InProcessQTest:
 
     # -- life cycle --------------------------------------------------------------------------
     def close(self) -> None:
+        if self.emu.cfg.log_items or self.emu.cfg.log_file:
+            reset_logging()
         for chr_ in self.emu.chardevs.values():
             try:
                 chr_.close()

@@ -13,6 +13,7 @@ from qemu_py.hw.vfio.host_sim import (
 )
 from qemu_py.memory import AddressSpace, MemoryRegion
 from qemu_py.qom import QOMError
+from qemu_py.qtest.libqos.inproc import reset_logging
 from qemu_py.system.log import LOG
 
 
@@ -35,7 +36,7 @@ def guest_errors(tmp_path):
     path = tmp_path / "log"
     LOG.configure(["guest_errors"], str(path))
     yield path
-    LOG.configure([], None)
+    reset_logging()
 
 
 @pytest.mark.parametrize("props, msg", [

@@ -9,12 +9,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qemu_py.qtest.libqos.balloon import QVirtioBalloon
-from qemu_py.qtest.libqos.inproc import InProcessQTest
+from qemu_py.qtest.libqos.inproc import InProcessQTest, reset_logging
 from qemu_py.qtest.libqos.malloc import pc_allocator
 from qemu_py.qtest.libqos.pci import QPCIBus
 from qemu_py.qtest.libqos.virtio import VIRTIO_CONFIG_S_NEEDS_RESET
 from qemu_py.qtest.libqos.virtio_pci import QVirtioPCIDevice
-from qemu_py.system.log import LOG
 
 SLOT = 3
 ADDRS = [0x200000, 0x200ffc, 0x7fff000, 0x8000000, 0xd0000000, 0xfffff000, 0xfec00000,
@@ -29,7 +28,7 @@ def rig(tmp_path_factory):
     dev = QVirtioPCIDevice(QPCIBus(q).device(SLOT), pc_allocator())
     yield q, dev, log
     q.close()
-    LOG.configure([], None)
+    reset_logging()
 
 
 descriptor = st.tuples(st.one_of(st.sampled_from(ADDRS), st.integers(0, (1 << 64) - 1)),

@@ -7,7 +7,7 @@ import struct
 import pytest
 
 from qemu_py.qtest.libqos.balloon import QVirtioBalloon
-from qemu_py.qtest.libqos.inproc import InProcessQTest
+from qemu_py.qtest.libqos.inproc import InProcessQTest, reset_logging
 from qemu_py.qtest.libqos.malloc import pc_allocator
 from qemu_py.qtest.libqos.pci import QPCIBus
 from qemu_py.qtest.libqos.virtio import (
@@ -27,7 +27,7 @@ def log(tmp_path):
     path = tmp_path / "guest_errors.log"
     LOG.configure(["guest_errors"], str(path))
     yield path
-    LOG.configure([], None)
+    reset_logging()
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import struct
 
 import pytest
 
-from qemu_py.qtest.libqos.inproc import InProcessQTest
+from qemu_py.qtest.libqos.inproc import InProcessQTest, reset_logging
 from qemu_py.qtest.libqos.malloc import pc_allocator
 from qemu_py.qtest.libqos.pci import QPCIBus
 from qemu_py.qtest.libqos.virtio_mmio import QVirtioMMIODevice, find_mmio_devices
@@ -27,7 +27,7 @@ def log(tmp_path):
     path = tmp_path / "log"
     LOG.configure(["guest_errors"], str(path))
     yield path
-    LOG.configure([], None)
+    reset_logging()
 
 
 def test_pci_identity_and_capabilities(pci):
@@ -117,7 +117,7 @@ def test_mmio_transports_of_microvm(tmp_path):
         q.writel(base + 0x0f0, 1)
         q.writel(base + 0x1f0, 1)                                 # config space: ignored
         text = log.read_text()
-        LOG.configure([], None)
+        reset_logging()
         assert "virtio_mmio_read: wrong size access to register!" in text
         assert "virtio_mmio_read: read of write-only register (0x14)" in text
         assert "virtio_mmio_write: write to non-legacy register (0x44) in legacy mode" in text
