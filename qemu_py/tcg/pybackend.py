@@ -35,7 +35,7 @@ import itertools
 import linecache
 import os
 
-from .ir import BITS, MASK, Cond, I32, I64, MemOp, TempKind
+from .ir import BITS, MASK, Cond, I64, MemOp, TempKind
 from .semantics import evaluate
 from .tb import Runtime, TranslationBlock
 
