@@ -49,6 +49,9 @@ class Log:
             bridge.setLevel(logging.INFO)
             bridge.addHandler(_LogBridge(self))
             bridge.propagate = False
+        else:
+            bridge.setLevel(logging.NOTSET)
+            bridge.propagate = True
 
     def enabled(self, item: str) -> bool:
         return item in self.items
