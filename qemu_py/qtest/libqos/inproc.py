@@ -20,14 +20,17 @@ from qemu_py.qtest.client import QTestError
 
 def reset_logging() -> None:
     """Back to no ``-d`` items and stderr, including the memory API's
-    guest-error logger level (``Log.configure`` leaves it at INFO once
-    ``guest_errors`` was selected, which would keep slow paths on for every
-    later machine in this process)."""
+    guest-error logger's level and propagation (``Log.configure`` leaves them
+    at INFO and off once ``guest_errors`` was selected, which keeps slow paths
+    on and hides the records from logging handlers for the rest of the
+    process)."""
     import logging
 
     from qemu_py.system.log import LOG
     LOG.configure([], None)
-    logging.getLogger("qemu_py.memory.guest_errors").setLevel(logging.NOTSET)
+    bridge = logging.getLogger("qemu_py.memory.guest_errors")
+    bridge.setLevel(logging.NOTSET)
+    bridge.propagate = True
 
 
 class _Chardev:
