@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from qemu_py.system.runstate import RUN_STATES, SHUTDOWN_CAUSES
 
-from .commands import control, hmp, machine, qdev, qom, runstate
+from .commands import balloon, control, hmp, machine, qdev, qom, runstate
 from .qapi import Schema
 
 SYSEMU_TARGETS = (
@@ -115,6 +115,10 @@ S.command("query-uuid", machine.query_uuid, returns="UuidInfo", allow_preconfig=
 S.command("query-hotpluggable-cpus", machine.query_hotpluggable_cpus,
           returns=["HotpluggableCPU"], allow_preconfig=True)
 S.command("query-kvm", machine.query_kvm, returns="KvmInfo")
+S.struct("BalloonInfo", {"actual": "int"})
+S.command("balloon", balloon.balloon, {"value": "int"})
+S.command("query-balloon", balloon.query_balloon, returns="BalloonInfo")
+S.event("BALLOON_CHANGE", {"actual": "int"})
 
 # -- accelerator.json ------------------------------------------------------------------------------
 S.enum("Accelerator", ACCELERATORS)

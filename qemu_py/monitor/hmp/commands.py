@@ -138,6 +138,7 @@ INFO_COMMANDS = [
     HMPCommand("qtree", "", "", "show device tree", info.info_qtree),
     HMPCommand("qom-tree", "path:s?", "[path]", "show QOM composition tree",
                info.info_qom_tree, "p"),
+    HMPCommand("balloon", "", "", "show balloon information", info.info_balloon),
     HMPCommand("iotlb", "", "", "show the IOTLB of every IOMMU (qemu-py extension)",
                info.info_iotlb),
 ]

@@ -161,3 +161,8 @@ def info_iotlb(mon, args):
         mon.out.write(text if text.endswith("\n") or not text else text + "\n")
     if not found:
         mon.out.write("No IOMMU with an IOTLB in this machine\n")
+
+
+def info_balloon(mon, args):
+    from qemu_py.hw.virtio.balloon import hmp_info_balloon
+    mon.out.write(hmp_info_balloon(mon.vm))
