@@ -7,9 +7,12 @@ the I/O APIC at ``/machine/ioapic`` (0xfec00000), the PIT (``pit``) and port
 fw_cfg with DMA at 0x510/0x514. RAM ``microvm.ram`` below 3 GiB, the rest
 above 4 GiB; a 256 KiB ROM at the top of 4 GiB.
 
-Not modelled: PCI Express (``pcie=on`` is refused), virtio-mmio transports,
-the second I/O APIC, ACPI, option ROMs and the kernel command-line
-auto-extension.
+virtio devices (``-device virtio-balloon-device``) sit on the eight
+virtio-mmio transports, created when the first virtio device is plugged
+(``qemu_py/hw/virtio/virtio_mmio.py``).
+
+Not modelled: PCI Express (``pcie=on`` is refused), the second I/O APIC,
+ACPI, option ROMs and the kernel command-line auto-extension.
 """
 
 from __future__ import annotations
