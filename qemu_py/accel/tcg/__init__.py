@@ -1,9 +1,10 @@
 """The TCG accelerator: puts an x86-64 vCPU into an x86 machine and runs it.
 
-``-accel tcg[,backend=python|interp][,dump=DIR]``: the backend that makes TBs
-runnable (the Python-code backend by default, the IR interpreter as the
-reference) and an optional directory receiving every generated TB's Python
-source. ``-icount shift=N`` makes the virtual clock advance 2**N ns per
+``-accel tcg[,backend=python|interp][,dump=DIR][,fp=on]``: the backend that
+makes TBs runnable (the Python-code backend by default, the IR interpreter as
+the reference), an optional directory receiving every generated TB's Python
+source, and the approximate x87/SSE floating point (also enabled by
+``-cpu max``; see ``target/i386/insn_x87.py`` and ``insn_sse.py``). ``-icount shift=N`` makes the virtual clock advance 2**N ns per
 retired instruction; ``sleep=off`` is implied (an idle CPU warps the clock to
 the next timer at once), so runs are deterministic.
 
@@ -60,8 +61,9 @@ class TCGAccel:
                                  "(known: python, interp)")
         self.shift = parse_icount(cfg.icount)
         clock = vm.clock
+        fp = props.get("fp", "off") == "on" or (cfg.cpu or "").split(",")[0] == "max"
         cpu = self.cpu = X86CPU(machine.system_as, machine.io_as, backend=backend,
-                                dump_dir=props.get("dump"))
+                                dump_dir=props.get("dump"), fp=fp)
         cpu.icount_exact = self.shift is not None
         from qemu_py.system.log import LOG
         if LOG.enabled("nochain"):

@@ -53,13 +53,15 @@ class X86CPU:
     BUDGET_SLOT = BUDGET
 
     def __init__(self, memory_as, io_as=None, *, backend: str = "python",
-                 dump_dir: str | None = None, cpu_index: int = 0, optimize_ir: bool = True):
+                 dump_dir: str | None = None, cpu_index: int = 0, optimize_ir: bool = True,
+                 fp: bool = False):
         self.state = X86State()
         raw = memoryview(self.state).cast("B")
         self.env_b = raw
         self.env_q = raw.cast("Q")
         self.memory_as = memory_as
         self.io_as = io_as
+        self.fp_enabled = fp           # x87 / SSE floating point (approximate) decode
         self.cpu_index = cpu_index
         self.mmu = SoftMMU(memory_as, NB_MMU_MODES, self._tlb_fill,
                            on_code_write=self._on_code_write, is_code_page=self._is_code_page)

@@ -52,9 +52,11 @@ EXT_LM = 1 << 29
 EXT3_LAHF_LM = 1 << 0
 EXT3_ABM = 1 << 5
 
-LEAF1_EDX = (FEAT_FPU | FEAT_DE | FEAT_PSE | FEAT_TSC | FEAT_MSR | FEAT_PAE | FEAT_CX8 |
-             FEAT_APIC | FEAT_PGE | FEAT_CMOV | FEAT_PAT | FEAT_CLFLUSH | FEAT_FXSR |
-             FEAT_SSE | FEAT_SSE2)
+LEAF1_EDX = (FEAT_DE | FEAT_PSE | FEAT_TSC | FEAT_MSR | FEAT_PAE | FEAT_CX8 |
+             FEAT_APIC | FEAT_PGE | FEAT_CMOV | FEAT_PAT | FEAT_CLFLUSH | FEAT_FXSR)
+# x87 and SSE floating point are approximate (binary64, no MXCSR exception flags):
+# advertised, and decoded, only by a CPU created with fp=True (-cpu max)
+FP_EDX = FEAT_FPU | FEAT_SSE | FEAT_SSE2
 LEAF1_ECX = FEAT_CX16 | FEAT_MOVBE | FEAT_POPCNT | FEAT_HYPERVISOR
 LEAF7_EBX = FEAT7_FSGSBASE | FEAT7_BMI1 | FEAT7_BMI2 | FEAT7_ERMS | FEAT7_ADX
 EXT_EDX = EXT_SYSCALL | EXT_NX | EXT_RDTSCP | EXT_LM | (LEAF1_EDX & 0x0183F3FF)
@@ -78,10 +80,11 @@ def cpuid(cpu, leaf: int, subleaf: int) -> tuple[int, int, int, int]:
     apic_id = cpu.cpu_index if cpu is not None else 0
     if leaf == 0:
         return 0xD, v[0], v[2], v[1]
+    fp = FP_EDX if getattr(cpu, "fp_enabled", False) else 0
     if leaf == 1:
         eax = (6 << 8) | (6 << 4) | 3           # family 6, model 6, stepping 3
         ebx = (apic_id << 24) | (1 << 16) | (8 << 8)   # CLFLUSH line 64 bytes
-        return eax, ebx, LEAF1_ECX, LEAF1_EDX
+        return eax, ebx, LEAF1_ECX, LEAF1_EDX | fp
     if leaf == 7:
         return (0, LEAF7_EBX, 0, 0) if subleaf == 0 else (0, 0, 0, 0)
     if leaf == 0xD:
@@ -89,7 +92,7 @@ def cpuid(cpu, leaf: int, subleaf: int) -> tuple[int, int, int, int]:
     if leaf == 0x80000000:
         return 0x80000008, v[0], v[2], v[1]
     if leaf == 0x80000001:
-        return 0x663, 0, EXT_ECX, EXT_EDX
+        return 0x663, 0, EXT_ECX, EXT_EDX | (fp & FEAT_FPU)
     if 0x80000002 <= leaf <= 0x80000004:
         r = _regs(BRAND[(leaf - 0x80000002) * 16:(leaf - 0x80000001) * 16])
         return r[0], r[1], r[2], r[3]

@@ -1,6 +1,12 @@
 """SSE/SSE2 (XMM forms): moves, integer SIMD, packed and scalar floating
 point, conversions, comparisons into EFLAGS, MXCSR and FXSAVE/FXRSTOR.
 
+Moves, logic, integer SIMD, shuffles, MXCSR access and FXSAVE/FXRSTOR are
+exact and always decode. Floating-point arithmetic, COMIS/UCOMIS and the
+conversions are registered with ``insn_opt``: they set no MXCSR exception
+flags, so they decode only on a ``fp=True`` CPU (``-cpu max``), and only
+that CPU advertises SSE/SSE2 in CPUID.
+
 XMM registers live in the CPU state (two u64 slots each). Moves are plain IR
 (``ld``/``st`` on env, ``qemu_ld``/``qemu_st``); lane arithmetic is done by
 helpers that read and write the XMM slots themselves (declared NO_RWG: they
@@ -28,7 +34,7 @@ from .excp import X86Exception
 from .insn_arith import HELPER_CHECK_ALIGN16
 from .state import (CC_C, CC_P, CC_Z, EXCP06_ILLOP, EXCP07_PREX, HF_EM_MASK, HF_OSFXSR_MASK,
                     HF_TS_MASK, MXCSR, XMM, EXCP0D_GPF)
-from .translate import G_CC_SRC, REG_INFO, code_name, insn
+from .translate import G_CC_SRC, REG_INFO, code_name, insn, insn_opt
 
 M64 = 0xFFFF_FFFF_FFFF_FFFF
 M128 = (1 << 128) - 1
@@ -506,7 +512,7 @@ def gen_SSE_shuffle_unpack(s, insn):
     _binary(s, insn)
 
 
-@insn(*[f for f in _BINARY_FORMS if f.split("_")[0][:-2] in (
+@insn_opt(*[f for f in _BINARY_FORMS if f.split("_")[0][:-2] in (
     "ADD", "SUB", "MUL", "DIV", "MIN", "MAX", "SQRT")])
 def gen_SSE_fp_arith(s, insn):
     _binary(s, insn)
@@ -628,7 +634,7 @@ HELPER_COMIS = Helper("sse_comis", _comis, I64, (I64, I64, I32), CallFlags.NO_RW
                       pass_cpu=False)
 
 
-@insn("UCOMISD_XMM_XMMM64", "COMISD_XMM_XMMM64", "UCOMISS_XMM_XMMM32", "COMISS_XMM_XMMM32")
+@insn_opt("UCOMISD_XMM_XMMM64", "COMISD_XMM_XMMM64", "UCOMISS_XMM_XMMM32", "COMISS_XMM_XMMM32")
 def gen_COMIS(s, insn):
     if not sse_check(s):
         return
@@ -669,7 +675,7 @@ H_CVT_F2I = Helper("cvt_fp_to_int", _cvt_fp_to_int, I64, (I64, I32, I32, I32),
                    CallFlags.NO_RWG_SE, pass_cpu=False)
 
 
-@insn("CVTSI2SD_XMM_RM32", "CVTSI2SD_XMM_RM64", "CVTSI2SS_XMM_RM32", "CVTSI2SS_XMM_RM64")
+@insn_opt("CVTSI2SD_XMM_RM32", "CVTSI2SD_XMM_RM64", "CVTSI2SS_XMM_RM32", "CVTSI2SS_XMM_RM64")
 def gen_CVTSI2SD(s, insn):
     c = s.c
     if not sse_check(s):
@@ -690,7 +696,7 @@ def gen_CVTSI2SD(s, insn):
         c.gen_st_i64(nv, xmm_off(d))
 
 
-@insn("CVTTSD2SI_R32_XMMM64", "CVTTSD2SI_R64_XMMM64", "CVTSD2SI_R32_XMMM64",
+@insn_opt("CVTTSD2SI_R32_XMMM64", "CVTTSD2SI_R64_XMMM64", "CVTSD2SI_R32_XMMM64",
       "CVTSD2SI_R64_XMMM64", "CVTTSS2SI_R32_XMMM32", "CVTTSS2SI_R64_XMMM32",
       "CVTSS2SI_R32_XMMM32", "CVTSS2SI_R64_XMMM32")
 def gen_CVTTSD2SI(s, insn):
@@ -715,7 +721,7 @@ H_CVT_SDSS = Helper("cvt_sd_ss", _cvt_sd_ss, I64, (I64, I32), CallFlags.NO_RWG_S
                     pass_cpu=False)
 
 
-@insn("CVTSD2SS_XMM_XMMM64", "CVTSS2SD_XMM_XMMM32")
+@insn_opt("CVTSD2SS_XMM_XMMM64", "CVTSS2SD_XMM_XMMM32")
 def gen_CVTSD2SS(s, insn):
     c = s.c
     if not sse_check(s):

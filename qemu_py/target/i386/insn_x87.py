@@ -26,7 +26,8 @@ from qemu_py.tcg.ir import I32, I64, CallFlags, Helper
 from . import cc as CC
 from .state import (CC_C, CC_P, CC_Z, EXCP06_ILLOP, EXCP07_PREX, FPDP, FPIP, FPOP, FPREGS,
                     FPSTT, FPTAGS, FPUC, FPUS, HF_EM_MASK, HF_TS_MASK, MXCSR, XMM)
-from .translate import G_CC_SRC, code_name, insn
+from .translate import G_CC_SRC, code_name
+from .translate import insn_opt as insn
 
 M64 = 0xFFFF_FFFF_FFFF_FFFF
 C0, C1, C2, C3 = 0x100, 0x200, 0x400, 0x4000

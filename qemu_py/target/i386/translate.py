@@ -83,12 +83,25 @@ _CODE_NAMES = {v: k for k, v in vars(Code).items() if k.isupper() and isinstance
 _ALL_CODE_NAMES = sorted(_CODE_NAMES.values())
 
 
-def insn(*patterns: str):
+OPTIONAL_HANDLERS: dict[int, object] = {}
+
+
+def insn_opt(*patterns: str):
+    """Like :func:`insn`, for forms implemented only approximately (x87 in
+    binary64, SSE floating point without MXCSR exception flags): they decode
+    only on a CPU created with ``fp=True`` (``-cpu max``), whose CPUID then
+    advertises FPU, SSE and SSE2."""
+    return insn(*patterns, _registry=OPTIONAL_HANDLERS)
+
+
+def insn(*patterns: str, _registry=None):
     """Register the decorated handler for iced Codes whose names match PATTERNS.
 
     Patterns are shell-style (``ADD_RM*_R*``); each must match at least one
     Code, and a Code may have only one handler.
     """
+    registry = HANDLERS if _registry is None else _registry
+
     def deco(fn):
         names = []
         for p in patterns:
@@ -98,9 +111,9 @@ def insn(*patterns: str):
             names.extend(hits)
         for n in names:
             code = getattr(Code, n)
-            if code in HANDLERS and HANDLERS[code] is not fn:
-                raise ValueError(f"{n} already handled by {HANDLERS[code].__name__}")
-            HANDLERS[code] = fn
+            if code in registry and registry[code] is not fn:
+                raise ValueError(f"{n} already handled by {registry[code].__name__}")
+            registry[code] = fn
         FORMS.setdefault(fn.__name__, []).extend(names)
         return fn
     return deco
@@ -805,6 +818,8 @@ def gen_intermediate_code(cpu, tb: TranslationBlock, fetch, log_in_asm=None):
                 if ins.code != Code.INVALID else data[off:off + 1].hex()
             asm_lines.append(f"0x{pc:016x}:  {raw:<24} {formatter.format(ins)}")
         handler = HANDLERS.get(ins.code) if ins.code != Code.INVALID else None
+        if handler is None and getattr(cpu, "fp_enabled", False):
+            handler = OPTIONAL_HANDLERS.get(ins.code)
         if handler is None:
             s.illegal()
         else:

@@ -89,7 +89,7 @@ class TestDevice:
 
 
 class X86Bed:
-    def __init__(self, backend: str = "python", ram_size: int = 8 << 20):
+    def __init__(self, backend: str = "python", ram_size: int = 8 << 20, fp: bool = False):
         self.root = MemoryRegion("system", 1 << 64)
         self.ram = MemoryRegion.ram("ram", ram_size)
         self.root.add_subregion(0, self.ram)
@@ -101,7 +101,7 @@ class X86Bed:
         self.io_root.add_subregion(0xE0, MemoryRegion.io("testdev", 4, ops))
         self.io = AddressSpace(self.io_root, "I/O")
         self.io_log: list[tuple[int, int, int]] = []
-        self.cpu = X86CPU(self.mem, self.io, backend=backend)
+        self.cpu = X86CPU(self.mem, self.io, backend=backend, fp=fp)
         self.env = self.cpu.env_q
         self.setup_long_mode()
 

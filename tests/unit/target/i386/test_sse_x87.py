@@ -3,12 +3,19 @@
 import struct
 
 import pytest
+
 from checks import flags, run_case
 from harness import DATA, X86Bed
 
 from qemu_py.target.i386.state import CR0, CR4, HFLAGS, XMM
 
 M64 = 2**64 - 1
+
+
+@pytest.fixture
+def bed(backend):
+    """A CPU with the approximate x87/SSE floating point enabled (-cpu max)."""
+    return X86Bed(backend, fp=True)
 
 
 def xmm(bed, i):
@@ -131,17 +138,26 @@ NON_INSTRUCTION_BITS = {("1.edx", b) for b in (2, 3, 6, 9, 13, 16)} | {("1.ecx",
     {("e1.edx", b) for b in (0, 2, 3, 4, 5, 6, 8, 9, 13, 15, 16, 19, 24, 25)}
 
 
-def test_every_advertised_instruction_feature_has_handlers():
+@pytest.mark.parametrize("fp", [False, True])
+def test_every_advertised_instruction_feature_has_handlers(fp):
     import iced_x86
 
     import qemu_py.target.i386.insn_all  # noqa: F401
     from qemu_py.target.i386.cpuid import cpuid
-    from qemu_py.target.i386.translate import HANDLERS
+    from qemu_py.target.i386.translate import HANDLERS, OPTIONAL_HANDLERS
+
+    class Model:
+        fp_enabled = fp
+        cpu_index = 0
+
+    decodes = dict(HANDLERS)
+    if fp:
+        decodes.update(OPTIONAL_HANDLERS)
     regs = {}
-    a, b, c, dd = cpuid(None, 1, 0)
+    a, b, c, dd = cpuid(Model, 1, 0)
     regs["1.ecx"], regs["1.edx"] = c, dd
-    regs["7.ebx"] = cpuid(None, 7, 0)[1]
-    _, _, c, dd = cpuid(None, 0x80000001, 0)
+    regs["7.ebx"] = cpuid(Model, 7, 0)[1]
+    _, _, c, dd = cpuid(Model, 0x80000001, 0)
     regs["e1.ecx"], regs["e1.edx"] = c, dd
     for reg, value in regs.items():
         for bit in range(32):
@@ -152,7 +168,21 @@ def test_every_advertised_instruction_feature_has_handlers():
                 continue
             assert key in FEATURE_FORMS, f"CPUID {reg} bit {bit} advertised without a check"
             for form in FEATURE_FORMS[key]:
-                assert getattr(iced_x86.Code, form) in HANDLERS, f"{form} ({reg}.{bit})"
+                assert getattr(iced_x86.Code, form) in decodes, f"{form} ({reg}.{bit})"
+    fp_bits = regs["1.edx"] & ((1 << 0) | (1 << 25) | (1 << 26))
+    assert fp_bits == (0x6000001 if fp else 0)
+
+
+def test_approximate_floating_point_decodes_only_when_enabled():
+    bed = X86Bed("python", fp=False)
+    bed.run("addsd xmm0, xmm1")
+    assert bed.exception_vector() == 6
+    bed.io_log.clear()
+    bed.run("fld1")
+    assert bed.exception_vector() == 6
+    bed.io_log.clear()
+    bed.run("pxor xmm0, xmm0; paddq xmm0, xmm1; movq rax, xmm0")   # exact: always there
+    assert bed.exception_vector() is None
 
 
 def test_unimplemented_extensions_are_not_advertised():
