@@ -333,29 +333,43 @@ def _b32(f: float) -> int:
         return 0x7F800000 if f > 0 else 0xFF800000
 
 
+# the "QNaN floating-point indefinite" x86 produces for invalid operations
+DEFAULT_NAN = struct.unpack("<d", struct.pack("<Q", 0xFFF8_0000_0000_0000))[0]
+
+
+def _quiet(x: float) -> float:
+    bits = struct.unpack("<Q", struct.pack("<d", x))[0] | (1 << 51)
+    return struct.unpack("<d", struct.pack("<Q", bits))[0]
+
+
 def _fop(name):
+    """Binary64 operation NAME with x86 NaN rules (the host's own arithmetic for
+    + - * is SSE on an x86 host, so it already follows them)."""
     def run(x, y):
-        try:
-            if name == "add":
-                return x + y
-            if name == "sub":
-                return x - y
-            if name == "mul":
-                return x * y
-            if name == "div":
-                if y == 0:
-                    if x == 0 or math.isnan(x):
-                        return float("nan")
-                    return math.copysign(float("inf"), x) * math.copysign(1.0, y)
-                return x / y
-            if name == "min":
-                return y if math.isnan(x) or math.isnan(y) else (x if x < y else y)
-            if name == "max":
-                return y if math.isnan(x) or math.isnan(y) else (x if x > y else y)
-            if name == "sqrt":
-                return math.sqrt(y) if y >= 0 else float("nan")
-        except OverflowError:
-            return math.copysign(float("inf"), x)
+        if name in ("add", "sub", "mul", "div") and (math.isnan(x) or math.isnan(y)):
+            return _quiet(x if math.isnan(x) else y)
+        if name == "add":
+            return x + y
+        if name == "sub":
+            return x - y
+        if name == "mul":
+            return x * y
+        if name == "div":
+            if y == 0:
+                if x == 0:
+                    return DEFAULT_NAN
+                return math.copysign(math.inf, x) * math.copysign(1.0, y)
+            if math.isinf(x) and math.isinf(y):
+                return DEFAULT_NAN
+            return x / y
+        if name == "min":
+            return y if math.isnan(x) or math.isnan(y) else (x if x < y else y)
+        if name == "max":
+            return y if math.isnan(x) or math.isnan(y) else (x if x > y else y)
+        if name == "sqrt":
+            if math.isnan(y):
+                return _quiet(y)
+            return math.sqrt(y) if y >= 0 else DEFAULT_NAN
         raise ValueError(name)
     return run
 

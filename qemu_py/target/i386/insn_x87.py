@@ -71,8 +71,13 @@ def _top(cpu) -> int:
 
 
 def st_get(cpu, i: int) -> float:
+    """ST(i); an empty register is a stack underflow: IE|SF set, the QNaN
+    indefinite read (masked response)."""
     env = cpu.env_q
     r = (_top(cpu) + i) & 7
+    if env[FPTAGS] & (1 << r):
+        env[FPUS] = (env[FPUS] | 0x41) & ~C1       # IE, SF; C1 = 0: underflow
+        return from_ext(0xC000_0000_0000_0000, 0xFFFF)
     return from_ext(env[FPREGS + 2 * r], env[FPREGS + 2 * r + 1])
 
 

@@ -194,3 +194,17 @@ def test_unimplemented_extensions_are_not_advertised():
 
 
 _ = (pytest, X86Bed)
+
+
+def test_invalid_operations_give_the_default_nan(bed):
+    set_xmm(bed, 0, d(-1.0))
+    set_xmm(bed, 1, d(0.0))
+    set_xmm(bed, 2, d(0.0))
+    run_case(bed, "sqrtsd xmm3, xmm0; divsd xmm2, xmm1", {}, {})
+    assert xmm(bed, 3) & M64 == 0xFFF8_0000_0000_0000
+    assert xmm(bed, 2) & M64 == 0xFFF8_0000_0000_0000
+
+
+def test_x87_stack_underflow_stores_the_integer_indefinite(bed):
+    run_case(bed, "fninit; fisttp dword ptr [rdi]; fnstsw ax", {"rdi": DATA}, {"rax": 0x0841})
+    assert bed.rq(DATA) & 0xFFFFFFFF == 0x80000000
