@@ -29,7 +29,8 @@ SETTINGS = dict(deadline=None, database=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 COMMANDS = sorted(n for n in SCHEMA.commands if n != "quit")
-ERROR_CLASSES = {"GenericError", "CommandNotFound", "DeviceNotFound"}
+ERROR_CLASSES = {"GenericError", "CommandNotFound", "DeviceNotFound", "DeviceNotActive",
+                 "KVMMissingCap"}   # every ErrorClass of QEMU 7.2
 HMP_LINES = ["info status", "info version", "info name", "info registers", "info irq",
              "info qom-tree", "info qtree", "info kvm", "help", "help xp", "info", "stop", "cont",
              "system_reset", "system_powerdown", "xp /4xb 0", "xp /3dg 8", "xp /2c 0x10", "xp",
