@@ -16,7 +16,7 @@ import time
 
 from qemu_py.accel.kvm import abi
 from qemu_py.accel.kvm.kick import RunTimer
-from qemu_py.accel.kvm.kvm import KVM, KVMError, dict_to_sregs
+from qemu_py.accel.kvm.kvm import KVM, dict_to_sregs
 
 from . import image as im
 from .case import Batch, Result

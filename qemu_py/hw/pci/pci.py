@@ -37,7 +37,7 @@ from qemu_py.memory import AddressSpace, MemoryRegion, MemTxAttrs
 from qemu_py.qom import Device, DeviceProp, QOMError, register_type
 from qemu_py.system.log import guest_error
 
-from .constants import *
+from .constants import *  # noqa: F403  (the register names of the PCI spec)
 from .constants import (
     PCI_BAR_UNMAPPED,
     PCI_BASE_ADDRESS_0,

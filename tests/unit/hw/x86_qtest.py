@@ -37,7 +37,7 @@ class Session:
             self.sock, _ = listener.accept()
         except TimeoutError:
             self.proc.kill()
-            raise RuntimeError(f"emulator did not connect: {self.log()}")
+            raise RuntimeError(f"emulator did not connect: {self.log()}") from None
         finally:
             listener.close()
             os.unlink(path)
