@@ -26,9 +26,6 @@ KNOWN = {
     "cmpxchg_r32_failure_zero_extends_destination":
         "CMPXCHG r32, r32 that fails leaves the 64-bit destination unchanged on the CPU; "
         "TCG writes it back zero-extended",
-    "shld_shrd_count_zero_changes_destination":
-        "SHLD/SHRD with a count of 0 (CL & 63, or & 31) changes the destination register or "
-        "memory in TCG; the CPU leaves it unchanged",
     "cmps_fault_access_order":
         "CMPS with both operands unmapped: this CPU faults on [RDI] first, TCG on [RSI] "
         "(CR2 differs; the access order is not architectural)",
@@ -64,8 +61,6 @@ def classify(m) -> str | None:
         if at is not None and at.mnemonic in _CMPS and ov == tv == "#PF" and orip == trip:
             return "cmps_fault_access_order"
         return None
-    if any(i.mnemonic in (Mnemonic.SHLD, Mnemonic.SHRD) for i in m.insns):
-        return "shld_shrd_count_zero_changes_destination"
     for insn in m.insns:
         if insn.mnemonic == Mnemonic.CMPXCHG and insn.op_kind(0) == OpKind.REGISTER and \
                 RegisterExt.size(insn.op_register(0)) == 4:

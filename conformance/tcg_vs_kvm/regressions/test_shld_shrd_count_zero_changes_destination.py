@@ -13,7 +13,6 @@ from .cases import Code, Instruction, R, case, mem, run_pair  # noqa: F401
 
 
 @pytest.mark.conformance
-@pytest.mark.xfail(strict=True, reason="open TCG bug shld_shrd_count_zero_changes_destination")
 def test_shld_shrd_count_zero_changes_destination(differ):
     a, b, mismatch = run_pair(differ, case(Instruction.create_reg_reg_reg(Code.SHLD_RM64_R64_CL, R.RDX, R.R9, R.CL), r9=1))
     assert a.gprs[2] == 0, 'count 0: RDX unchanged on the CPU'

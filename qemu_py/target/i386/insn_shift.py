@@ -280,6 +280,9 @@ def _double_shift(s, insn, left: bool):
             c.gen_shr_i64(res, comb, count)
             c.gen_shr_i64(t1, comb, cm1)
         res = s.ext(res, ot)
+    if nconst is None:
+        # a run-time count of 0 leaves the destination (and the flags) unchanged
+        c.gen_movcond_i64(res, count, 0, a, res, Cond.EQ)
     s.st_op(insn, 0, ot, res, ea)
     _set_shift_flags(s, ot, nconst, count, res, t1,
                      CC.CC_OP_SHLB if left else CC.CC_OP_SARB)
