@@ -13,8 +13,7 @@ as a process.
 
 from __future__ import annotations
 
-import base64
-
+from qemu_py.qtest.calls import LibqtestCalls
 from qemu_py.qtest.client import QTestError
 
 
@@ -48,7 +47,7 @@ class _Chardev:
         return len(data)
 
 
-class InProcessQTest:
+class InProcessQTest(LibqtestCalls):
     """QTest-compatible accessors (readl, memwrite, qmp, hmp, ...) in process."""
 
     def __init__(self, args=(), accel: str = "qtest") -> None:
@@ -66,10 +65,7 @@ class InProcessQTest:
         self.server = QTestServer(self.vm, self.chr, QTestLog("none"), clock_commands=True)
         self.vm.qtest = self.server
         self.big_endian = bool(getattr(self.machine, "big_endian", False))
-        self.irq_level = [0] * 256
-        self.irq_raised = [0] * 256
-        self.irq_lowered = [0] * 256
-        self.irq_lines: list[str] = []
+        self._init_irq_state()
         self.events: list[dict] = []
         self.vm.add_event_listener(lambda name, data, ts: self.events.append(
             {"event": name, "data": data, "timestamp": ts}))
@@ -112,67 +108,12 @@ class InProcessQTest:
                 self._irq_line(text)
         return out
 
-    def _irq_line(self, line: str) -> None:
-        self.irq_lines.append(line)
-        words = line.split(" ")
-        n = int(words[2])
-        if words[1] == "raise":
-            self.irq_level[n] = 1
-            self.irq_raised[n] += 1
-        else:
-            self.irq_level[n] = 0
-            self.irq_lowered[n] += 1
-
     def cmd(self, line: str, check: bool = True) -> str:
         replies = [t for t in self.lines(line) if not t.startswith("IRQ")]
         reply = replies[-1] if replies else ""
         if check and not reply.startswith("OK"):
             raise QTestError(line, reply)
         return reply
-
-    def _value(self, reply: str) -> int:
-        return int(reply.split(" ")[1], 0)
-
-    def outb(self, addr, val): self.cmd(f"outb 0x{addr:x} 0x{val:x}")
-    def outw(self, addr, val): self.cmd(f"outw 0x{addr:x} 0x{val:x}")
-    def outl(self, addr, val): self.cmd(f"outl 0x{addr:x} 0x{val:x}")
-    def inb(self, addr): return self._value(self.cmd(f"inb 0x{addr:x}"))
-    def inw(self, addr): return self._value(self.cmd(f"inw 0x{addr:x}"))
-    def inl(self, addr): return self._value(self.cmd(f"inl 0x{addr:x}"))
-    def writeb(self, addr, val): self.cmd(f"writeb 0x{addr:x} 0x{val:x}")
-    def writew(self, addr, val): self.cmd(f"writew 0x{addr:x} 0x{val:x}")
-    def writel(self, addr, val): self.cmd(f"writel 0x{addr:x} 0x{val:x}")
-    def writeq(self, addr, val): self.cmd(f"writeq 0x{addr:x} 0x{val:x}")
-    def readb(self, addr): return self._value(self.cmd(f"readb 0x{addr:x}"))
-    def readw(self, addr): return self._value(self.cmd(f"readw 0x{addr:x}"))
-    def readl(self, addr): return self._value(self.cmd(f"readl 0x{addr:x}"))
-    def readq(self, addr): return self._value(self.cmd(f"readq 0x{addr:x}"))
-
-    def memread(self, addr: int, size: int) -> bytes:
-        if size == 0:
-            return b""
-        reply = self.cmd(f"read 0x{addr:x} 0x{size:x}")
-        return bytes.fromhex(reply.split(" ")[1][2:])
-
-    def memwrite(self, addr: int, data: bytes) -> None:
-        if data:
-            self.cmd(f"write 0x{addr:x} 0x{len(data):x} 0x{bytes(data).hex()}")
-
-    def bufread(self, addr: int, size: int) -> bytes:
-        return base64.b64decode(self.cmd(f"b64read 0x{addr:x} 0x{size:x}")[3:])
-
-    def bufwrite(self, addr: int, data: bytes) -> None:
-        self.cmd(f"b64write 0x{addr:x} 0x{len(data):x} {base64.b64encode(data).decode()}")
-
-    def memset(self, addr: int, size: int, pattern: int) -> None:
-        self.cmd(f"memset 0x{addr:x} 0x{size:x} 0x{pattern & 0xff:02x}")
-
-    def clock_step(self, ns: int | None = None) -> int:
-        reply = self.cmd("clock_step" if ns is None else f"clock_step {ns}")
-        return int(reply.split(" ")[1])
-
-    def irq_intercept_in(self, path: str): self.cmd(f"irq_intercept_in {path}")
-    def irq_intercept_out(self, path: str): self.cmd(f"irq_intercept_out {path}")
 
     def get_irq(self, n: int) -> bool:
         return bool(self.irq_level[n])

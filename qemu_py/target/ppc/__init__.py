@@ -17,7 +17,7 @@ Modules, from the bottom up:
 * :mod:`.kvm_hptes`: QEMU's ``kvmppc_read_hptes``/``kvmppc_write_hpte`` and
   the ``KvmSimHPT`` backend.
 
-Source of truth: ``/work/shared/specs/ppc_hpt.md`` (QEMU 7.2, Linux 4.12-4.17
+Source of truth: the project's HPT specification (``specs/ppc_hpt.md``) (QEMU 7.2, Linux 4.12-4.17
 KVM-HV).  Deliberate deviations are listed in each module's docstring; the
 main ones: the KVM reader never spins (spec 2.3), the KVM writer can also
 remove an entry, and only the pseries (virtual hypervisor) real mode exists.
