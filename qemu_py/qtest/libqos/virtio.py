@@ -21,6 +21,7 @@ RAM by the test (``GuestAllocator``) and filled through qtest writes:
 from __future__ import annotations
 
 import struct
+from abc import ABC, abstractmethod
 
 VIRTIO_CONFIG_S_ACKNOWLEDGE, VIRTIO_CONFIG_S_DRIVER = 1, 2
 VIRTIO_CONFIG_S_DRIVER_OK, VIRTIO_CONFIG_S_FEATURES_OK = 4, 8
@@ -148,7 +149,7 @@ class QVirtQueue:
         raise VirtioTimeout(f"queue {self.index}: no used element after {polls} polls")
 
 
-class QVirtioDevice:
+class QVirtioDevice(ABC):
     """Transport-independent driver logic; transports subclass it."""
 
     def __init__(self, qts, alloc) -> None:
@@ -158,17 +159,39 @@ class QVirtioDevice:
         self.queues: dict[int, QVirtQueue] = {}
 
     # transports implement these --------------------------------------------------------------
-    def get_features(self) -> int: raise NotImplementedError
-    def set_features(self, features: int) -> None: raise NotImplementedError
-    def get_status(self) -> int: raise NotImplementedError
-    def set_status(self, status: int) -> None: raise NotImplementedError
-    def config_read(self, offset: int, size: int) -> int: raise NotImplementedError
-    def config_write(self, offset: int, value: int, size: int) -> None: raise NotImplementedError
-    def queue_select(self, index: int) -> None: raise NotImplementedError
-    def queue_size(self) -> int: raise NotImplementedError
-    def set_queue(self, vq: QVirtQueue) -> None: raise NotImplementedError
-    def queue_notify(self, index: int) -> None: raise NotImplementedError
-    def isr(self) -> int: raise NotImplementedError
+    @abstractmethod
+    def get_features(self) -> int:
+        """Transport-specific."""
+    @abstractmethod
+    def set_features(self, features: int) -> None:
+        """Transport-specific."""
+    @abstractmethod
+    def get_status(self) -> int:
+        """Transport-specific."""
+    @abstractmethod
+    def set_status(self, status: int) -> None:
+        """Transport-specific."""
+    @abstractmethod
+    def config_read(self, offset: int, size: int) -> int:
+        """Transport-specific."""
+    @abstractmethod
+    def config_write(self, offset: int, value: int, size: int) -> None:
+        """Transport-specific."""
+    @abstractmethod
+    def queue_select(self, index: int) -> None:
+        """Transport-specific."""
+    @abstractmethod
+    def queue_size(self) -> int:
+        """Transport-specific."""
+    @abstractmethod
+    def set_queue(self, vq: QVirtQueue) -> None:
+        """Transport-specific."""
+    @abstractmethod
+    def queue_notify(self, index: int) -> None:
+        """Transport-specific."""
+    @abstractmethod
+    def isr(self) -> int:
+        """Transport-specific."""
 
     @property
     def modern(self) -> bool:
