@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from iced_x86 import Mnemonic, OpKind, RegisterExt
+from iced_x86 import Mnemonic
 
 KNOWN = {
     "rmw_page_fault_error_code_lacks_write":
@@ -23,9 +23,6 @@ KNOWN = {
     "stack_segment_noncanonical_is_gp_not_ss":
         "a non-canonical address formed with RSP or RBP as base raises #GP(0) in TCG; the "
         "CPU raises #SS(0)",
-    "cmpxchg_r32_failure_zero_extends_destination":
-        "CMPXCHG r32, r32 that fails leaves the 64-bit destination unchanged on the CPU; "
-        "TCG writes it back zero-extended",
     "cmps_fault_access_order":
         "CMPS with both operands unmapped: this CPU faults on [RDI] first, TCG on [RSI] "
         "(CR2 differs; the access order is not architectural)",
@@ -61,8 +58,4 @@ def classify(m) -> str | None:
         if at is not None and at.mnemonic in _CMPS and ov == tv == "#PF" and orip == trip:
             return "cmps_fault_access_order"
         return None
-    for insn in m.insns:
-        if insn.mnemonic == Mnemonic.CMPXCHG and insn.op_kind(0) == OpKind.REGISTER and \
-                RegisterExt.size(insn.op_register(0)) == 4:
-            return "cmpxchg_r32_failure_zero_extends_destination"
     return None

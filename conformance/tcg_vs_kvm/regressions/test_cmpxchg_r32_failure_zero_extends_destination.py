@@ -13,7 +13,6 @@ from .cases import Code, Instruction, R, case, mem, run_pair  # noqa: F401
 
 
 @pytest.mark.conformance
-@pytest.mark.xfail(strict=True, reason="open TCG bug cmpxchg_r32_failure_zero_extends_destination")
 def test_cmpxchg_r32_failure_zero_extends_destination(differ):
     a, b, mismatch = run_pair(differ, case(Instruction.create_reg_reg(Code.CMPXCHG_RM32_R32, R.R14D, R.R10D), r14=0x251F68645AF4FB0E))
     assert a.gprs[14] == 0x251F68645AF4FB0E, 'unchanged on the CPU'

@@ -10,7 +10,7 @@ from qemu_py.tcg.ir import I32, I64, Cond, Helper, MemOp, MemOpIdx
 from . import cc as CC
 from .excp import X86Exception
 from .state import CC_C, CC_O, CC_Z, EXCP00_DIVZ, EXCP0D_GPF, REGS
-from .translate import G_CC_SRC, G_REGS, MASKS, insn
+from .translate import G_CC_SRC, G_REGS, MASKS, REG_INFO, insn
 
 M64 = 0xFFFF_FFFF_FFFF_FFFF
 
@@ -333,7 +333,15 @@ def gen_CMPXCHG(s, insn):
         c.gen_deposit_i64(full, G_REGS[0], old, 0, 8 << ot)
     c.gen_movcond_i64(G_REGS[0], acc, old, G_REGS[0], full, Cond.EQ)
     if ea is None:
-        s.st_op(insn, 0, ot, newv)
+        if ot == 2:
+            # a 32-bit register destination is written (and zero-extended) only on
+            # success; when the comparison fails it is left untouched
+            g = G_REGS[REG_INFO[insn.op_register(0)][0]]
+            wide = s.tmp()
+            c.gen_ext32u_i64(wide, src)
+            c.gen_movcond_i64(g, acc, old, wide, g, Cond.EQ)
+        else:
+            s.st_op(insn, 0, ot, newv)
     diff = s.tmp()
     c.gen_sub_i64(diff, acc, old)
     s.set_flags_result(CC.CC_OP_SUBB, ot, diff, old, None, acc)

@@ -90,8 +90,12 @@ def test_idiv_overflow_faults(bed):
     ("cmpxchg rbx, rcx", {"rax": 5, "rbx": 5, "rcx": 9}, {"rbx": 9, "rflags": flags("PZ")}),
     ("cmpxchg rbx, rcx", {"rax": 4, "rbx": 5, "rcx": 9}, {"rax": 5,
                                                           "rflags": flags("CPAS")}),
+    # failure: RAX gets the zero-extended old value, the register destination is untouched
     ("cmpxchg ebx, ecx", {"rax": 0xFFFF_0000_0000_0004, "rbx": 0xAAAA_0000_0000_0005, "rcx": 9},
-     {"rax": 5, "rbx": 5, "rflags": flags("CPAS")}),
+     {"rax": 5, "rflags": flags("CPAS")}),
+    # success: the destination is written (zero-extended), RAX is untouched
+    ("cmpxchg ebx, ecx", {"rax": 0xFFFF_0000_0000_0005, "rbx": 0xAAAA_0000_0000_0005, "rcx": 9},
+     {"rbx": 9, "rflags": flags("PZ")}),
     ("cmpxchg bl, cl", {"rax": 0x1105, "rbx": 0x2205, "rcx": 0x77},
      {"rbx": 0x2277, "rflags": flags("PZ")}),
     ("cbw", {"rax": 0x80}, {"rax": 0xFF80}),
