@@ -14,9 +14,6 @@ import re
 from iced_x86 import Mnemonic
 
 KNOWN = {
-    "rmw_page_fault_error_code_lacks_write":
-        "a read-modify-write instruction (ADD/BTS/NEG/... on memory, LOCK or not) faulting "
-        "on a not-present page reports error code 4 (read) instead of 6 (write)",
     "enter_does_not_fault_on_final_stack":
         "ENTER whose new frame would lie in an unmapped page completes in TCG; the CPU "
         "raises #PF before changing RSP/RBP",
@@ -46,9 +43,6 @@ def classify(m) -> str | None:
             return None
         ov, orip, oerr, tv, trip, terr = g.groups()
         at = decoded.get(int(orip, 16))
-        if ov == "#PF" and tv == "#PF" and oerr and terr and orip == trip and \
-                int(oerr, 16) == int(terr, 16) | 2:
-            return "rmw_page_fault_error_code_lacks_write"
         if at is not None and at.mnemonic == Mnemonic.ENTER and ov == "#PF":
             return "enter_does_not_fault_on_final_stack"
         if ov == "#SS" and tv == "#GP" and orip == trip:

@@ -78,7 +78,8 @@ def test_injected_flag_bug_is_found_and_shrunk_to_one_instruction(differ, monkey
     assert "shrunk to 1 instruction(s)" in text and "rflags PF" in text
     from iced_x86 import Mnemonic
     family = (Mnemonic.SUB, Mnemonic.CMP, Mnemonic.NEG, Mnemonic.CMPXCHG, Mnemonic.SBB)
-    assert one[0].insns[0].mnemonic in family, one[0].describe()
+    # other (unrelated, open) mismatches may shrink to one instruction too
+    assert any(c.insns[0].mnemonic in family for c in one), [c.describe() for c in one]
     monkeypatch.undo()
     differ.tcg.cpu.engine.tb_flush()
 

@@ -13,7 +13,6 @@ from .cases import Code, Instruction, R, case, mem, run_pair  # noqa: F401
 
 
 @pytest.mark.conformance
-@pytest.mark.xfail(strict=True, reason="open TCG bug rmw_page_fault_error_code_lacks_write")
 def test_rmw_page_fault_error_code_lacks_write(differ):
     a, b, mismatch = run_pair(differ, case(Instruction.create_mem_i32(Code.BTR_RM16_IMM8, mem(R.R15, 0x7FE + 4), 0x30), r15=0x800, pointers=("rsp", "r15")))
     assert a.kind == b.kind == 14

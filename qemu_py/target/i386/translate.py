@@ -19,7 +19,8 @@ from __future__ import annotations
 import fnmatch
 
 import iced_x86
-from iced_x86 import Code, Decoder, DecoderError, MemorySizeExt, OpKind, Register
+from iced_x86 import (Code, Decoder, DecoderError, InstructionInfoFactory, MemorySizeExt, OpAccess,
+                       OpKind, Register)
 
 from qemu_py.tcg.ir import (EXIT_NOCHAIN, EXIT_REQUESTED, EXIT_SLOT0, I32, I64, CallFlags,
                             Cond, GlobalSet, Helper, MemOp, MemOpIdx, TCGContext, invert_cond)
@@ -77,6 +78,7 @@ MASKS = (0xFF, 0xFFFF, 0xFFFF_FFFF, M64)
 
 # ---------------------------------------------------------------- handler registry
 
+_INFO_FACTORY = InstructionInfoFactory()
 HANDLERS: dict[int, object] = {}
 FORMS: dict[str, list[str]] = {}          # handler name -> iced Code names it serves
 _CODE_NAMES = {v: k for k, v in vars(Code).items() if k.isupper() and isinstance(v, int)}
@@ -162,6 +164,19 @@ HELPER_RAISE_EXCEPTION_ERR = Helper("raise_exception_err", _raise_exception_err,
                                     (I32, I32))
 
 
+def _probe_write(cpu, addr: int, size: int, mmu_idx: int):
+    """Check that SIZE bytes at ADDR are writable (the write-access page fault of a
+    read-modify-write instruction is raised before its load)."""
+    mmu = cpu.mmu
+    mmu.lookup(addr & M64, 1, mmu_idx)
+    last = (addr + size - 1) & M64
+    if (last ^ addr) & ~(PAGE_SIZE - 1):
+        mmu.lookup(last & ~(PAGE_SIZE - 1), 1, mmu_idx)     # CR2: the second page's start
+
+
+HELPER_PROBE_WRITE = Helper("probe_write", _probe_write, None, (I64, I32, I32))
+
+
 class UnsupportedInsn(Exception):
     pass
 
@@ -197,6 +212,8 @@ class DisasContext:
         self.pc = tb.pc            # linear address of the current instruction
         self.pc_next = tb.pc
         self.insn = None
+        self._rmw_for = None
+        self._rmw = False
         self.cc_srcT = ctx.temp_local()
         self.rip_stored_mid = False
         self.num_insns = 0
@@ -353,7 +370,22 @@ class DisasContext:
             return t3
         return t
 
+    def insn_is_rmw(self) -> bool:
+        """Whether the current instruction reads and writes its memory operand."""
+        ins = self.insn
+        if ins is None:
+            return False
+        if self._rmw_for is not ins:
+            self._rmw_for = ins
+            self._rmw = any(m.access == OpAccess.READ_WRITE
+                            for m in _INFO_FACTORY.info(ins).used_memory())
+        return self._rmw
+
     def ld(self, addr, ot: int, sign: bool = False, dst=None):
+        if self.insn_is_rmw():
+            # a read-modify-write access faults as a write (error code W set)
+            self.call(HELPER_PROBE_WRITE, [], [addr, self.const(1 << ot, I32),
+                                               self.const(self.mmu_idx, I32)])
         t = dst if dst is not None else self.tmp()
         mop = ot | (MemOp.MO_SIGN if sign else 0)
         self.c.gen_qemu_ld_i64(t, addr, MemOpIdx(mop, self.mmu_idx))
