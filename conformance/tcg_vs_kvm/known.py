@@ -23,9 +23,6 @@ KNOWN = {
     "cmps_fault_access_order":
         "CMPS with both operands unmapped: this CPU faults on [RDI] first, TCG on [RSI] "
         "(CR2 differs; the access order is not architectural)",
-    "clflush_does_not_check_address":
-        "CLFLUSH of a non-canonical or unmapped address faults on the CPU (#GP/#PF); TCG "
-        "treats it as a no-op",
 }
 
 _CMPS = {Mnemonic.CMPSB, Mnemonic.CMPSW, Mnemonic.CMPSD, Mnemonic.CMPSQ}
@@ -47,8 +44,6 @@ def classify(m) -> str | None:
             return "enter_does_not_fault_on_final_stack"
         if ov == "#SS" and tv == "#GP" and orip == trip:
             return "stack_segment_noncanonical_is_gp_not_ss"
-        if at is not None and at.mnemonic == Mnemonic.CLFLUSH and trip != orip:
-            return "clflush_does_not_check_address"
         if at is not None and at.mnemonic in _CMPS and ov == tv == "#PF" and orip == trip:
             return "cmps_fault_access_order"
         return None

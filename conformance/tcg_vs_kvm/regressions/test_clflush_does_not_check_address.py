@@ -13,7 +13,6 @@ from .cases import Code, Instruction, R, case, mem, run_pair  # noqa: F401
 
 
 @pytest.mark.conformance
-@pytest.mark.xfail(strict=True, reason="open TCG bug clflush_does_not_check_address")
 def test_clflush_does_not_check_address(differ):
     a, b, mismatch = run_pair(differ, case(Instruction.create_mem(Code.CLFLUSH_M8, mem(R.R11, 0x502)), r11=0x8000_0000_0000_0000))
     assert a.kind == 13, 'the CPU raises #GP for a non-canonical address'

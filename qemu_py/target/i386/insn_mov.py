@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from iced_x86 import OpKind
 
-from qemu_py.tcg.ir import Cond
+from qemu_py.tcg.ir import I32, Cond
 
 from .insn_arith import mem_ea
 from .state import R_DS
-from .translate import G_REGS, REG_INFO, SEG_REG, insn
+from .translate import G_REGS, HELPER_PROBE_READ, REG_INFO, SEG_REG, insn
 
 
 @insn("MOV_RM*_R*", "MOV_R*_RM*", "MOV_R8_IMM8", "MOV_R16_IMM16", "MOV_R32_IMM32",
@@ -140,9 +140,15 @@ def gen_XLAT(s, insn):
 
 
 @insn("NOPW", "NOPD", "NOPQ", "NOP_RM16", "NOP_RM32", "NOP_RM64", "ENDBR64", "ENDBR32",
-      "PREFETCH*_M8", "CLFLUSH_M8", "CLFLUSHOPT_M8", "PAUSE")
+      "PREFETCH*_M8", "PAUSE")
 def gen_NOP(s, insn):
     pass
+
+
+@insn("CLFLUSH_M8", "CLFLUSHOPT_M8")
+def gen_CLFLUSH(s, insn):
+    # no cache to flush, but the address is checked like a byte load's (#GP, #SS, #PF)
+    s.call(HELPER_PROBE_READ, [], [s.ea(insn), s.const(s.mmu_idx, I32)])
 
 
 @insn("LFENCE", "MFENCE", "SFENCE")

@@ -177,6 +177,14 @@ def _probe_write(cpu, addr: int, size: int, mmu_idx: int):
 HELPER_PROBE_WRITE = Helper("probe_write", _probe_write, None, (I64, I32, I32))
 
 
+def _probe_read(cpu, addr: int, mmu_idx: int):
+    """Fault as a byte load from ADDR would, without reading (no MMIO side effect)."""
+    cpu.mmu.lookup(addr & M64, 0, mmu_idx)
+
+
+HELPER_PROBE_READ = Helper("probe_read", _probe_read, None, (I64, I32))
+
+
 class UnsupportedInsn(Exception):
     pass
 
