@@ -17,9 +17,6 @@ KNOWN = {
     "enter_does_not_fault_on_final_stack":
         "ENTER whose new frame would lie in an unmapped page completes in TCG; the CPU "
         "raises #PF before changing RSP/RBP",
-    "stack_segment_noncanonical_is_gp_not_ss":
-        "a non-canonical address formed with RSP or RBP as base raises #GP(0) in TCG; the "
-        "CPU raises #SS(0)",
     "cmps_fault_access_order":
         "CMPS with both operands unmapped: this CPU faults on [RDI] first, TCG on [RSI] "
         "(CR2 differs; the access order is not architectural)",
@@ -42,8 +39,6 @@ def classify(m) -> str | None:
         at = decoded.get(int(orip, 16))
         if at is not None and at.mnemonic == Mnemonic.ENTER and ov == "#PF":
             return "enter_does_not_fault_on_final_stack"
-        if ov == "#SS" and tv == "#GP" and orip == trip:
-            return "stack_segment_noncanonical_is_gp_not_ss"
         if at is not None and at.mnemonic in _CMPS and ov == tv == "#PF" and orip == trip:
             return "cmps_fault_access_order"
         return None

@@ -13,7 +13,6 @@ from .cases import Code, Instruction, R, case, mem, run_pair  # noqa: F401
 
 
 @pytest.mark.conformance
-@pytest.mark.xfail(strict=True, reason="open TCG bug stack_segment_noncanonical_is_gp_not_ss")
 def test_stack_segment_noncanonical_is_gp_not_ss(differ):
     a, b, mismatch = run_pair(differ, case(Instruction.create_reg_mem(Code.IMUL_R64_RM64, R.R12, mem(R.RBP, 0x7FB)), rbp=0x8000_0000_0000_0800))
     assert a.kind == 12, 'the CPU raises #SS'

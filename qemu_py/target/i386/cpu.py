@@ -364,9 +364,43 @@ class X86CPU:
                 self.halted = True
             return
         if isinstance(e, X86Exception):
+            if e.vector == 13 and getattr(e, "noncanonical", None) is not None and \
+                    self._stack_access_noncanonical():
+                e = X86Exception(12, 0)       # a non-canonical SS reference is #SS(0)
             self.deliver(e)
             return
         raise e
+
+    def _stack_access_noncanonical(self) -> bool:
+        """Whether the instruction at RIP (64-bit code) makes a non-canonical SS access
+        (RSP/RBP base, SS override, push/pop): decoded only on this rare fault."""
+        from iced_x86 import Decoder, InstructionInfoFactory, Register
+        from .translate import REG_INFO
+        env = self.env_q
+        try:
+            pc = (env[seg_slot(R_CS, 1)] + env[RIP]) & M64
+            code = self.fetch_code(pc, 15)
+            if len(code) < 15:
+                code += self.fetch_code((pc | (PAGE_SIZE - 1)) + 1, 15 - len(code))
+        except Exception:
+            return False
+        ins = Decoder(64, code, ip=env[RIP]).decode()
+
+        def val(r):
+            if r == Register.NONE:
+                return 0
+            if r in (Register.RIP, Register.EIP):
+                return 0                          # displacement already absolute
+            info = REG_INFO.get(r)
+            return self.gpr(info[0]) if info is not None else 0
+
+        for m in InstructionInfoFactory().info(ins).used_memory():
+            if m.segment != Register.SS:
+                continue
+            va = (val(m.base) + val(m.index) * m.scale + m.displacement) & M64
+            if ((va >> 47) + 1) & 0x1FFFF > 1:
+                return True
+        return False
 
     def deliver(self, e: X86Exception, is_hw: bool = False):
         from .seg_helper import do_interrupt

@@ -55,7 +55,9 @@ def tlb_fill(cpu, vaddr: int, access: int, mmu_idx: int):
 
     if efer & EFER_LMA:
         if ((vaddr >> 47) + 1) & 0x1FFFF > 1:          # not sign-extended from bit 47
-            raise X86Exception(EXCP0D_GPF, 0)
+            e = X86Exception(EXCP0D_GPF, 0)
+            e.noncanonical = vaddr                     # #SS(0) for a stack access (cpu.py)
+            raise e
         levels = ((39, env[CR3] & ADDR_MASK), 30, 21, 12)
         table = env[CR3] & ADDR_MASK
         rw_all = us_all = True
