@@ -14,9 +14,6 @@ import re
 from iced_x86 import Mnemonic
 
 KNOWN = {
-    "enter_does_not_fault_on_final_stack":
-        "ENTER whose new frame would lie in an unmapped page completes in TCG; the CPU "
-        "raises #PF before changing RSP/RBP",
     "cmps_fault_access_order":
         "CMPS with both operands unmapped: this CPU faults on [RDI] first, TCG on [RSI] "
         "(CR2 differs; the access order is not architectural)",
@@ -37,8 +34,6 @@ def classify(m) -> str | None:
             return None
         ov, orip, oerr, tv, trip, terr = g.groups()
         at = decoded.get(int(orip, 16))
-        if at is not None and at.mnemonic == Mnemonic.ENTER and ov == "#PF":
-            return "enter_does_not_fault_on_final_stack"
         if at is not None and at.mnemonic in _CMPS and ov == tv == "#PF" and orip == trip:
             return "cmps_fault_access_order"
         return None

@@ -13,7 +13,6 @@ from .cases import Code, Instruction, R, case, mem, run_pair  # noqa: F401
 
 
 @pytest.mark.conformance
-@pytest.mark.xfail(strict=True, reason="open TCG bug enter_does_not_fault_on_final_stack")
 def test_enter_does_not_fault_on_final_stack(differ):
     a, b, mismatch = run_pair(differ, case(Instruction.create_u32_u32(Code.ENTERQ_IMM16_IMM8, 0xD0, 1), rsp=0x18))
     assert a.kind == 14

@@ -10,7 +10,7 @@ from qemu_py.tcg.ir import I32, I64, Helper
 from .insn_arith import mem_ea
 from .state import AC_MASK, EXCP0D_GPF, ID_MASK, IF_MASK, IOPL_MASK, NT_MASK, RF_MASK, \
     TF_MASK, VM_MASK, seg_slot
-from .translate import DISAS_EOB_NEXT, REG_INFO, SEG_REG, insn, code_name
+from .translate import DISAS_EOB_NEXT, HELPER_PROBE_WRITE, REG_INFO, SEG_REG, insn, code_name
 
 M64 = 0xFFFF_FFFF_FFFF_FFFF
 
@@ -186,6 +186,10 @@ def gen_ENTER(s, insn):
         cur = last
     newsp = s.tmp()
     c.gen_sub_i64(newsp, cur, size)
+    # after the pushes, and before RSP/RBP change, the CPU faults if a write at the
+    # final stack pointer would
+    s.call(HELPER_PROBE_WRITE, [], [s.stack_addr(s.ext(newsp, sot)), s.const(step, I32),
+                                    s.const(s.mmu_idx, I32)])
     s.st_gpr(5, sot, frame)
     s.st_gpr(4, sot, newsp)
 
