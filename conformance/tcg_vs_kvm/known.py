@@ -9,32 +9,12 @@ separately from new failures.
 
 from __future__ import annotations
 
-import re
-
-from iced_x86 import Mnemonic
-
-KNOWN = {
-    "cmps_fault_access_order":
-        "CMPS with both operands unmapped: this CPU faults on [RDI] first, TCG on [RSI] "
-        "(CR2 differs; the access order is not architectural)",
-}
-
-_CMPS = {Mnemonic.CMPSB, Mnemonic.CMPSW, Mnemonic.CMPSD, Mnemonic.CMPSQ}
-_END = re.compile(r"end: \w+ (#\w+) at (0x[0-9a-f]+)(?: error (0x[0-9a-f]+))?.*?, tcg "
-                  r"(#\w+|end of body)(?: at (0x[0-9a-f]+))?(?: error (0x[0-9a-f]+))?")
+KNOWN: dict[str, str] = {}      # none open
 
 
 def classify(m) -> str | None:
-    """The KNOWN name matching mismatch M (a compare.Mismatch), or None."""
-    decoded = {insn.ip: insn for insn in m.insns}
-    end = next((line for line in m.lines if line.startswith("end:")), None)
-    if end:
-        g = _END.search(end)
-        if g is None:
-            return None
-        ov, orip, oerr, tv, trip, terr = g.groups()
-        at = decoded.get(int(orip, 16))
-        if at is not None and at.mnemonic in _CMPS and ov == tv == "#PF" and orip == trip:
-            return "cmps_fault_access_order"
-        return None
+    """The KNOWN name matching mismatch M (a compare.Mismatch), or None.
+
+    A new entry adds its test on M's lines (``m.lines``, the ``end:`` line with
+    both ends' vector, RIP and error code) and decoded instructions (``m.insns``)."""
     return None

@@ -13,7 +13,6 @@ from .cases import Code, Instruction, R, case, mem, run_pair  # noqa: F401
 
 
 @pytest.mark.conformance
-@pytest.mark.xfail(strict=True, reason="open TCG bug cmps_fault_access_order")
 def test_cmps_fault_access_order(differ):
     a, b, mismatch = run_pair(differ, case(Instruction.create_repe_cmpsq(64), rcx=1, rsi=0, rdi=1))
     assert a.kind == b.kind == 14

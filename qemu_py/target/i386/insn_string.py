@@ -82,8 +82,10 @@ def _one(s, insn, kind, ot, aot):
         _advance(s, 7, ot, aot)
         s.set_flags_result(CC.CC_OP_SUBB, ot, r, v, None, a)
     elif kind == "CMPS":
-        a = s.ld(_src_addr(s, insn, aot), ot)
+        # the access order is not architectural; load ES:[rDI] first, as the CPUs
+        # the differential suite compares with do (which operand faults, CR2)
         b = s.ld(_dst_addr(s, aot), ot)
+        a = s.ld(_src_addr(s, insn, aot), ot)
         r = s.tmp()
         c.gen_sub_i64(r, a, b)
         _advance(s, 6, ot, aot)
