@@ -9,7 +9,15 @@ separately from new failures.
 
 from __future__ import annotations
 
-KNOWN: dict[str, str] = {}      # none open
+from iced_x86 import Mnemonic
+
+KNOWN: dict[str, str] = {
+    "fxsave_fxrstor_image_and_fault":
+        "FXSAVE image bytes (x87/SSE state) differ from the CPU's, and FXSAVE/FXRSTOR "
+        "crossing into an unmapped page report a different CR2",
+}
+
+_FX = {Mnemonic.FXSAVE, Mnemonic.FXSAVE64, Mnemonic.FXRSTOR, Mnemonic.FXRSTOR64}
 
 
 def classify(m) -> str | None:
@@ -17,4 +25,6 @@ def classify(m) -> str | None:
 
     A new entry adds its test on M's lines (``m.lines``, the ``end:`` line with
     both ends' vector, RIP and error code) and decoded instructions (``m.insns``)."""
+    if any(insn.mnemonic in _FX for insn in m.insns):
+        return "fxsave_fxrstor_image_and_fault"
     return None
