@@ -21,6 +21,8 @@ flag or register that is undefined at that point (:mod:`.flags`).
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import random
 
 from iced_x86 import (Code, Encoder, Instruction, MemoryOperand, OpAccess, OpCodeInfo,
@@ -118,9 +120,12 @@ def instruction_classes() -> dict[str, list[int]]:
 # ----------------------------------------------------------------------------------------- choices
 
 
-class Chooser:
+class Chooser(ABC):
+    """Where random decisions come from (a seeded RNG, or hypothesis draws)."""
+
+    @abstractmethod
     def int(self, lo: int, hi: int) -> int:
-        raise NotImplementedError
+        """A number in [lo, hi]."""
 
     def choice(self, seq):
         return seq[self.int(0, len(seq) - 1)]
