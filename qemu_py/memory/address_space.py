@@ -263,6 +263,8 @@ class AddressSpace:
                 if l > mem.length - xlat:
                     l = mem.length - xlat
                 mem.view[xlat:xlat + l] = data[pos:pos + l]
+                for fn in mr._write_watchers:
+                    fn(xlat, l)
             elif l > 8 and (span := self._dead_span(mr, addr, length)):
                 l = span
                 r |= 2  # MEMTX_DECODE_ERROR; nothing is written
@@ -315,6 +317,8 @@ class AddressSpace:
                 if not mr._ram_device and not mr._readonly and addr + size <= fr.end:
                     off = addr - fr.start + fr.offset_in_region
                     mr._hostmem.view[off:off + size] = value.to_bytes(size, self._order)
+                    for fn in mr._write_watchers:
+                        fn(off, size)
                     return access.OK
             elif mr._iommu is None and not attrs.memory:
                 xlat = addr - fr.start + fr.offset_in_region

@@ -106,6 +106,7 @@ class MemoryRegion:
         self._iommu: Optional[Callable] = None
         self._iommu_notifiers: list[IOMMUNotifier] = []
         self._hostmem: Optional[HostMemory] = None
+        self._write_watchers: list[Callable[[int, int], None]] = []
         self._aliased_by: WeakSet = WeakSet()
         self._address_spaces: WeakSet = WeakSet()
         self._reentrancy_warned = False
@@ -388,6 +389,16 @@ class MemoryRegion:
         if offset != self._alias_offset:
             self._change((self,), lambda: setattr(self, "_alias_offset", offset),
                          self._enabled)
+
+    def add_write_watcher(self, fn: Callable[[int, int], None]) -> None:
+        """Call ``fn(offset, length)`` after every write to this RAM region that
+        goes through an AddressSpace (qtest, DMA, monitor); a CPU's TLB stores
+        into host memory do not pass here. TCG uses it to drop translated code."""
+        self._write_watchers.append(fn)
+
+    def remove_write_watcher(self, fn: Callable[[int, int], None]) -> None:
+        if fn in self._write_watchers:
+            self._write_watchers.remove(fn)
 
     def set_readonly(self, readonly: bool) -> None:
         readonly = bool(readonly)

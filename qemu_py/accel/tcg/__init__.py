@@ -85,9 +85,28 @@ class TCGAccel:
             ioapic.deliver = apic.deliver_msi
             apic.eoi_hook = ioapic.eoi_broadcast
         cpu.on_shutdown = lambda: vm.system_reset("guest-reset", guest=True)
+        self._watch_ram_writes()
         machine.cpu = cpu
         vm.reset_handlers.append(self.reset)
         self.reset()
+
+    def _watch_ram_writes(self):
+        """Writes that do not come from this CPU (qtest, DMA, the monitor) drop the
+        translated code they overwrite: watch every RAM region of the system
+        address space and map region offsets back to guest physical addresses."""
+        mappings: dict[object, list[tuple[int, int, int]]] = {}
+        for fr in self.machine.system_as.flatview():
+            if fr.mr.is_ram() and not fr.mr.is_ram_device():
+                mappings.setdefault(fr.mr, []).append((fr.offset_in_region, fr.size, fr.start))
+        invalidate = self.cpu.invalidate_code
+        for mr, spans in mappings.items():
+            def watch(offset, length, spans=spans):
+                end = offset + length
+                for base, size, pa in spans:
+                    lo, hi = max(offset, base), min(end, base + size)
+                    if lo < hi:
+                        invalidate(pa + lo - base, hi - lo)
+            mr.add_write_watcher(watch)
 
     # -- reset and boot ---------------------------------------------------------------------
     def reset(self):
