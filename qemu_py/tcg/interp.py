@@ -15,7 +15,7 @@ already in ``env`` and were not yet written by the faulting instruction.
 
 from __future__ import annotations
 
-from .ir import MASK, Cond, Label, MemOp, TempKind, eval_cond
+from .ir import MASK, Cond, IRError, Label, MemOp, TempKind, eval_cond
 from .semantics import PURE_BASES, evaluate
 from .tb import Runtime, TranslationBlock
 
@@ -100,7 +100,7 @@ class InterpBackend:
             elif base in ("mb", "discard"):
                 prog.append((K_NOP,))
             else:
-                raise NotImplementedError(f"interpreter: op {d.name}")
+                raise IRError(f"interpreter: no lowering for op {d.name} (a backend bug)")
         # resolve label ids to program positions
         resolved = []
         for p in prog:

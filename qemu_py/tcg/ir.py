@@ -426,7 +426,8 @@ class Op:
 
 
 class IRError(Exception):
-    """An ill-formed op (wrong type or argument count): a translator bug."""
+    """An ill-formed op (wrong type or argument count) or one a backend cannot
+    lower: a translator bug, never caused by guest code or user input."""
 
 
 class TCGContext:

@@ -35,7 +35,7 @@ import itertools
 import linecache
 import os
 
-from .ir import BITS, MASK, Cond, I64, MemOp, TempKind
+from .ir import BITS, MASK, Cond, I64, IRError, MemOp, TempKind
 from .semantics import evaluate
 from .tb import Runtime, TranslationBlock
 
@@ -415,7 +415,7 @@ class _Gen:
             fn = self.pure_fn(base, ty)
             e = f"{fn}({x}, {y})"
         if e is None:
-            raise NotImplementedError(f"python backend: op {d.name}")
+            raise IRError(f"python backend: no lowering for op {d.name} (a backend bug)")
         if self.fusable(op):
             self.inline[id(a[0])] = e          # evaluated inside the next op's statement
             return
