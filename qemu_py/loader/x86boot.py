@@ -1,10 +1,17 @@
 """Direct kernel boot for x86: multiboot v1 and the PVH entry point.
 
-``load_kernel(machine, cpu, cfg)`` is what ``-kernel``/``-append``/``-initrd``
-do on the x86 boards when TCG runs the CPU, in QEMU's order: a multiboot v1
-header (ELF or the a.out-kludge binary form) first, then an ELF image with a
-``XEN_ELFNOTE_PHYS32_ENTRY`` note (PVH). Both start the CPU in 32-bit
-protected mode with flat segments and paging off:
+Accelerator-neutral: :func:`prepare_kernel` reads ``-kernel``/``-append``/
+``-initrd`` once, when the board is built (``qemu_py.hw.i386.x86``), and
+returns a :class:`KernelBoot`: the bytes to place in guest RAM and the
+:class:`EntryState` the boot CPU starts in. At every reset the accelerator
+(TCG: ``qemu_py.accel.tcg``, KVM: ``qemu_py.accel.kvm.accel``) calls
+:meth:`KernelBoot.load` and puts its vCPU into ``entry`` its own way (the
+TCG segment cache, or KVM_SET_SREGS/KVM_SET_REGS).
+
+Formats, in QEMU's order: a multiboot v1 header (ELF or the a.out-kludge
+binary form) first, then an ELF image with a ``XEN_ELFNOTE_PHYS32_ENTRY``
+note (PVH). Both start the CPU in 32-bit protected mode with flat segments
+and paging off:
 
 * multiboot: EAX = 0x2BADB002, EBX = the multiboot information (flags MEM,
   CMDLINE, MODS, MMAP, LOADER_NAME); ``-initrd "a args,b"`` gives modules
@@ -22,6 +29,7 @@ multiboot information 0x9000 (strings and tables follow it).
 from __future__ import annotations
 
 import struct
+from dataclasses import dataclass, field
 
 from .elf import LoaderError, is_elf, read_elf
 
@@ -38,6 +46,81 @@ PVH_INFO = 0x6000
 MB_INFO = 0x9000
 LOW_RAM_END = 0x9FC00
 E820_RAM, E820_RESERVED = 1, 2
+
+# the boot GDT: null, flat 32-bit code (0x08), flat data (0x10), a TSS (0x18)
+BOOT_GDT = (0, 0x00CF9B000000FFFF, 0x00CF93000000FFFF, 0x00008B0000000067)
+CODE32_FLAGS = 0x00CF9B00       # descriptor attribute bits 8-23: G D P S type 0xB
+DATA32_FLAGS = 0x00CF9300       # G B P S type 3
+TSS_FLAGS = 0x00008B00          # P, busy 32-bit TSS
+LVT_LINT0_EXTINT = 0x700        # as SeaBIOS leaves them
+LVT_LINT1_NMI = 0x400
+
+
+@dataclass(frozen=True)
+class SegmentState:
+    """A loaded segment register: selector, base, byte-granular limit and the
+    descriptor attribute bits (the second descriptor word, bits 8-23: type, S,
+    DPL, P, AVL, L, D/B, G), the form both the TCG segment cache and
+    ``kvm_segment`` are derived from."""
+    selector: int
+    base: int
+    limit: int
+    flags: int
+
+    @property
+    def type(self) -> int:
+        return (self.flags >> 8) & 0xF
+
+    def kvm_fields(self) -> dict:
+        f = self.flags
+        return {"selector": self.selector, "base": self.base, "limit": self.limit,
+                "type": (f >> 8) & 0xF, "s": (f >> 12) & 1, "dpl": (f >> 13) & 3,
+                "present": (f >> 15) & 1, "avl": (f >> 20) & 1, "l": (f >> 21) & 1,
+                "db": (f >> 22) & 1, "g": (f >> 23) & 1, "unusable": 0}
+
+
+@dataclass(frozen=True)
+class EntryState:
+    """The boot CPU's state on entry: 32-bit protected mode, flat segments,
+    paging off (multiboot and PVH both ask for this), plus the two local APIC
+    LVT values firmware would have left."""
+    rip: int
+    rax: int
+    rbx: int
+    rflags: int = 2
+    cr0: int = 0x11                 # PE | ET
+    gdt_base: int = GDT_ADDR
+    gdt_limit: int = 8 * len(BOOT_GDT) - 1
+    cs: SegmentState = SegmentState(0x08, 0, 0xFFFFFFFF, CODE32_FLAGS)
+    data: SegmentState = SegmentState(0x10, 0, 0xFFFFFFFF, DATA32_FLAGS)   # DS ES FS GS SS
+    tr: SegmentState = SegmentState(0x18, 0, 0x67, TSS_FLAGS)
+    apic_lvt: tuple = ((3, LVT_LINT0_EXTINT), (4, LVT_LINT1_NMI))
+
+    def segments(self) -> dict[str, SegmentState]:
+        out = {n: self.data for n in ("ds", "es", "fs", "gs", "ss")}
+        out["cs"] = self.cs
+        return out
+
+
+@dataclass
+class KernelBoot:
+    """A prepared direct kernel boot: ``blobs`` [(guest physical address,
+    bytes)] are written to guest memory at every reset, then the CPU enters
+    ``entry``."""
+    protocol: str                   # "multiboot" or "pvh"
+    entry: EntryState
+    blobs: list[tuple[int, bytes]] = field(default_factory=list)
+
+    def load(self, memory):
+        """Write the image, the boot information and the GDT through MEMORY
+        (an AddressSpace: the board's system memory)."""
+        for addr, data in self.blobs:
+            memory.write(addr, data)
+
+    def apply_apic(self, apic):
+        if apic is not None:
+            for n, value in self.entry.apic_lvt:
+                apic.lvt[n] = value
 
 
 def _read(path: str, what: str) -> bytes:
@@ -68,15 +151,21 @@ def _memory_map(machine):
     return below, entries
 
 
-def _write(machine, addr: int, data: bytes):
-    below = getattr(machine, "below_4g", machine.ram_size)
-    if addr + len(data) > below and addr < (1 << 32):
-        raise LoaderError(f"kernel: segment at 0x{addr:x} (0x{len(data):x} bytes) does not fit "
-                          f"in RAM (0x{below:x} bytes below 4 GiB)")
-    machine.system_as.write(addr, data)
+class _Image:
+    """The blobs of a boot being prepared, checked against the board's RAM."""
+
+    def __init__(self, machine):
+        self.below = getattr(machine, "below_4g", machine.ram_size)
+        self.blobs: list[tuple[int, bytes]] = []
+
+    def write(self, addr: int, data: bytes):
+        if addr + len(data) > self.below and addr < (1 << 32):
+            raise LoaderError(f"kernel: segment at 0x{addr:x} (0x{len(data):x} bytes) does not "
+                              f"fit in RAM (0x{self.below:x} bytes below 4 GiB)")
+        self.blobs.append((addr, bytes(data)))
 
 
-def _modules(machine, cfg, start: int):
+def _modules(out: _Image, cfg, start: int):
     """Load -initrd modules page-aligned from START: [(addr, size, string)]."""
     mods = []
     if cfg.initrd is None:
@@ -86,34 +175,49 @@ def _modules(machine, cfg, start: int):
         spec = spec.strip()
         path = spec.split(" ", 1)[0]
         data = _read(path, "initrd")
-        _write(machine, addr, data)
+        out.write(addr, data)
         mods.append((addr, len(data), spec))
         addr = (addr + len(data) + 0xFFF) & ~0xFFF
     return mods
 
 
-def load_kernel(machine, cpu, cfg):
-    """Load cfg.kernel; returns 'multiboot' or 'pvh'."""
-    data = _read(cfg.kernel, "kernel")
-    if len(data) >= 0x206 and data[0x202:0x206] == b"HdrS":
-        raise LoaderError(f"kernel '{cfg.kernel}': the Linux boot protocol (bzImage) is not "
-                          "supported by the qemu-py TCG loader; use a multiboot or PVH image")
+def is_linux_boot_protocol(data: bytes) -> bool:
+    """A bzImage (the Linux x86 boot protocol header "HdrS" at 0x202)."""
+    return len(data) >= 0x206 and data[0x202:0x206] == b"HdrS"
+
+
+def linux_protocol_error(path: str) -> LoaderError:
+    return LoaderError(f"kernel '{path}': the Linux boot protocol (bzImage) is not supported "
+                       "by the qemu-py loader (it needs firmware to run it); use a multiboot "
+                       "or PVH image")
+
+
+def prepare_kernel(machine, cfg, data: bytes | None = None) -> KernelBoot:
+    """Read and lay out cfg.kernel (multiboot v1 or PVH) for MACHINE's RAM.
+
+    DATA is the kernel file's contents when the caller has read it already.
+    Raises :class:`LoaderError` with a message naming the file and the problem."""
+    if data is None:
+        data = _read(cfg.kernel, "kernel")
+    if is_linux_boot_protocol(data):
+        raise linux_protocol_error(cfg.kernel)
+    out = _Image(machine)
     mb = find_multiboot_header(data)
     if mb is not None:
-        _load_multiboot(machine, cpu, cfg, data, mb)
-        return "multiboot"
+        entry = _load_multiboot(out, machine, cfg, data, mb)
+        return KernelBoot("multiboot", entry, out.blobs)
     if is_elf(data):
         img = read_elf(data, f"kernel '{cfg.kernel}'")
         for name, ntype, desc in img.notes:
             if name == "Xen" and ntype == XEN_ELFNOTE_PHYS32_ENTRY:
-                entry = struct.unpack_from("<I", desc.ljust(4, b"\0"))[0]
-                _load_pvh(machine, cpu, cfg, img, entry)
-                return "pvh"
+                pvh_entry = struct.unpack_from("<I", desc.ljust(4, b"\0"))[0]
+                entry = _load_pvh(out, machine, cfg, img, pvh_entry)
+                return KernelBoot("pvh", entry, out.blobs)
     raise LoaderError(f"kernel '{cfg.kernel}': neither a multiboot v1 image nor an ELF image "
                       "with a PVH entry note")
 
 
-def _load_multiboot(machine, cpu, cfg, data, mb):
+def _load_multiboot(out: _Image, machine, cfg, data, mb) -> EntryState:
     off, flags, fields = mb
     if flags & MB_AOUT_KLUDGE:
         if fields is None:
@@ -125,14 +229,14 @@ def _load_multiboot(machine, cpu, cfg, data, mb):
                               f"is above the header address 0x{header_addr:x}")
         size = (load_end - load_addr) if load_end else len(data) - start
         image = data[start:start + size]
-        _write(machine, load_addr, image)
+        out.write(load_addr, image)
         end = max(load_addr + len(image), bss_end or 0)
         if bss_end > load_addr + len(image):
-            _write(machine, load_addr + len(image), bytes(bss_end - load_addr - len(image)))
+            out.write(load_addr + len(image), bytes(bss_end - load_addr - len(image)))
     elif is_elf(data):
         img = read_elf(data, f"kernel '{cfg.kernel}'")
         for seg in img.segments:
-            _write(machine, seg.paddr, seg.data + bytes(seg.memsz - len(seg.data)))
+            out.write(seg.paddr, seg.data + bytes(seg.memsz - len(seg.data)))
         entry = img.entry
         # an entry given as a virtual address: translate through its segment
         for seg in img.segments:
@@ -142,7 +246,7 @@ def _load_multiboot(machine, cpu, cfg, data, mb):
     else:
         raise LoaderError(f"kernel '{cfg.kernel}': multiboot image without the a.out kludge "
                           "must be ELF")
-    mods = _modules(machine, cfg, end)
+    mods = _modules(out, cfg, end)
     below, mmap = _memory_map(machine)
     # information block and the data it points to
     name = b"qemu-py\0"
@@ -169,18 +273,18 @@ def _load_multiboot(machine, cpu, cfg, data, mb):
                        len(mmap_blob))
     info += struct.pack("<I", mmap_addr)
     info = info.ljust(64, b"\0") + struct.pack("<I", loader_name_addr)
-    _write(machine, MB_INFO, info)
-    _write(machine, loader_name_addr, name)
-    _write(machine, cmdline_addr, cmdline + b"\0")
-    _write(machine, mods_addr, mod_blobs + strings)
-    _write(machine, mmap_addr, mmap_blob)
-    _enter_protected_mode(machine, cpu, entry, eax=MB_BOOT_MAGIC, ebx=MB_INFO)
+    out.write(MB_INFO, info)
+    out.write(loader_name_addr, name)
+    out.write(cmdline_addr, cmdline + b"\0")
+    out.write(mods_addr, mod_blobs + strings)
+    out.write(mmap_addr, mmap_blob)
+    return _boot_gdt(out, entry, eax=MB_BOOT_MAGIC, ebx=MB_INFO)
 
 
-def _load_pvh(machine, cpu, cfg, img, entry):
+def _load_pvh(out: _Image, machine, cfg, img, entry) -> EntryState:
     for seg in img.segments:
-        _write(machine, seg.paddr, seg.data + bytes(seg.memsz - len(seg.data)))
-    mods = _modules(machine, cfg, img.high)
+        out.write(seg.paddr, seg.data + bytes(seg.memsz - len(seg.data)))
+    mods = _modules(out, cfg, img.high)
     below, mmap = _memory_map(machine)
     cmdline = (cfg.append or "").encode() + b"\0"
     modlist = PVH_INFO + 0x40
@@ -188,35 +292,14 @@ def _load_pvh(machine, cpu, cfg, img, entry):
     cmd_addr = memmap + 24 * len(mmap)
     info = struct.pack("<IIIIQQQQII", PVH_MAGIC, 1, 0, len(mods), modlist if mods else 0,
                        cmd_addr, 0, memmap, len(mmap), 0)
-    _write(machine, PVH_INFO, info)
+    out.write(PVH_INFO, info)
     blob = b"".join(struct.pack("<QQQQ", a, s, 0, 0) for a, s, _ in mods)
     blob += b"".join(struct.pack("<QQII", a, s, t, 0) for a, s, t in mmap)
-    _write(machine, modlist, blob)
-    _write(machine, cmd_addr, cmdline)
-    _enter_protected_mode(machine, cpu, entry, eax=0, ebx=PVH_INFO)
+    out.write(modlist, blob)
+    out.write(cmd_addr, cmdline)
+    return _boot_gdt(out, entry, eax=0, ebx=PVH_INFO)
 
 
-def _enter_protected_mode(machine, cpu, entry: int, eax: int, ebx: int):
-    from qemu_py.target.i386.seg_helper import load_seg_cache
-    from qemu_py.target.i386.state import (CR0, EFLAGS, GDT_BASE, GDT_LIMIT, R_CS, R_DS,
-                                           R_ES, R_FS, R_GS, R_SS, RIP, TR)
-    gdt = [0, 0x00CF9B000000FFFF, 0x00CF93000000FFFF, 0x00008B0000000067]
-    _write(machine, GDT_ADDR, b"".join(struct.pack("<Q", d) for d in gdt))
-    env = cpu.env_q
-    env[GDT_BASE], env[GDT_LIMIT] = GDT_ADDR, 8 * len(gdt) - 1
-    env[CR0] = 0x11                 # PE | ET
-    code_flags = 0x00CF9B00
-    data_flags = 0x00CF9300
-    load_seg_cache(cpu, R_CS, 0x08, 0, 0xFFFFFFFF, code_flags)
-    for seg in (R_DS, R_ES, R_FS, R_GS, R_SS):
-        load_seg_cache(cpu, seg, 0x10, 0, 0xFFFFFFFF, data_flags)
-    env[TR], env[TR + 1], env[TR + 2], env[TR + 3] = 0x18, 0, 0x67, 0x8B00
-    env[EFLAGS] = 2
-    env[RIP] = entry & 0xFFFFFFFF
-    cpu.set_gpr(0, eax)
-    cpu.set_gpr(3, ebx)
-    cpu.update_hflags()
-    cpu.tlb_flush()
-    if cpu.apic is not None:
-        cpu.apic.lvt[3] = 0x700     # LINT0: ExtINT (as SeaBIOS sets it)
-        cpu.apic.lvt[4] = 0x400     # LINT1: NMI
+def _boot_gdt(out: _Image, entry: int, eax: int, ebx: int) -> EntryState:
+    out.write(GDT_ADDR, b"".join(struct.pack("<Q", d) for d in BOOT_GDT))
+    return EntryState(rip=entry & 0xFFFFFFFF, rax=eax, rbx=ebx)

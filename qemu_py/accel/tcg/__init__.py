@@ -11,8 +11,10 @@ the next timer at once), so runs are deterministic.
 Wiring done by :func:`attach`: the local APIC (MMIO at 0xFEE00000 over the
 system memory, its timer on the virtual clock), the 8259 INTR output to the
 APIC's LINT0 and the 8259 acknowledge cycle, the I/O APIC's messages to the
-APIC and the APIC's EOI broadcast back; ``-kernel``/``-append``/``-initrd``
-through :mod:`qemu_py.loader.x86boot`. The run loop alternates CPU slices
+APIC and the APIC's EOI broadcast back; ``-kernel``/``-append``/``-initrd``:
+the board prepares the boot (``machine.kernel_boot``, see
+:mod:`qemu_py.loader.x86boot`, shared with KVM), each reset writes it to RAM
+and :func:`enter_boot_state` sets the CPU's entry state. The run loop alternates CPU slices
 with main-loop iterations (timers, chardevs, monitors).
 """
 
@@ -113,9 +115,11 @@ class TCGAccel:
         cpu = self.cpu
         cpu.reset()
         cpu.stop_request = False
-        if self.cfg.kernel is not None:
-            from qemu_py.loader.x86boot import load_kernel
-            load_kernel(self.machine, cpu, self.cfg)
+        boot = getattr(self.machine, "kernel_boot", None)
+        if boot is not None:
+            boot.load(self.machine.system_as)
+            enter_boot_state(cpu, boot.entry)
+            boot.apply_apic(cpu.apic)
         # without -kernel the CPU starts at the reset vector (F000:FFF0), in the ROM
 
     # -- time -------------------------------------------------------------------------------
@@ -183,6 +187,29 @@ class TCGAccel:
         if ns > base:
             self.icount_base_ns += ns - base
         self.vm.clock.set_ns(self.now_ns())
+
+
+def enter_boot_state(cpu, entry):
+    """Put the TCG CPU into a direct kernel boot's entry state
+    (:class:`qemu_py.loader.x86boot.EntryState`: 32-bit protected mode, flat
+    segments, paging off)."""
+    from qemu_py.target.i386.seg_helper import load_seg_cache
+    from qemu_py.target.i386.state import (CR0, EFLAGS, GDT_BASE, GDT_LIMIT, R_CS, R_DS,
+                                           R_ES, R_FS, R_GS, R_SS, RIP, TR)
+    env = cpu.env_q
+    env[GDT_BASE], env[GDT_LIMIT] = entry.gdt_base, entry.gdt_limit
+    env[CR0] = entry.cr0
+    index = {"cs": R_CS, "ds": R_DS, "es": R_ES, "fs": R_FS, "gs": R_GS, "ss": R_SS}
+    for name, seg in entry.segments().items():
+        load_seg_cache(cpu, index[name], seg.selector, seg.base, seg.limit, seg.flags)
+    tr = entry.tr
+    env[TR], env[TR + 1], env[TR + 2], env[TR + 3] = tr.selector, tr.base, tr.limit, tr.flags
+    env[EFLAGS] = entry.rflags
+    env[RIP] = entry.rip
+    cpu.set_gpr(0, entry.rax)
+    cpu.set_gpr(3, entry.rbx)
+    cpu.update_hflags()
+    cpu.tlb_flush()
 
 
 def attach(vm, machine, cfg, props: dict):

@@ -5,7 +5,9 @@ RAM is one region (``pc.ram`` / ``microvm.ram``) seen through two aliases,
 256 KiB) sits at the top of the 4 GiB space with its last 128 KiB aliased at
 0xe0000 (``isa-bios``); without a firmware file it is filled with 0xff and a
 reset stub at 0xfffffff0 (``cli; hlt; jmp .-1``). The 24 GSIs fan out to the
-two 8259s (GSI 0-15) and to the I/O APIC's inputs.
+two 8259s (GSI 0-15) and to the I/O APIC's inputs. ``-kernel`` with a
+multiboot or PVH image becomes ``machine.kernel_boot`` (see :func:`load_linux`),
+which TCG and KVM load and enter the same way at every reset.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from __future__ import annotations
 import struct
 
 from qemu_py.hw.nvram import fw_cfg as fwc
+from qemu_py.loader import x86boot
+from qemu_py.loader.elf import LoaderError
 from qemu_py.memory import MemoryRegion
 from qemu_py.qom import IRQ, QOMError
 
@@ -22,6 +26,7 @@ ISA_BIOS_SIZE = 128 * 1024
 RESET_STUB = bytes([0xfa, 0xf4, 0xeb, 0xfd])
 GSI_NUM_PINS = 24
 E820_RAM, E820_RESERVED = 1, 2
+CPU_ACCELS = ("tcg", "kvm")         # accelerators that run the guest's code
 
 
 def ram_split(ram_size: int, max_below_4g: int, gigabyte_align: bool = True) -> tuple[int, int]:
@@ -111,8 +116,12 @@ def _read_file(path: str, what: str) -> bytes:
 
 
 def load_linux(machine, fw, below: int):
-    """-kernel/-initrd/-append as fw_cfg items (the linuxboot option ROM's view)."""
+    """-kernel/-initrd/-append: a bzImage as fw_cfg items (the linuxboot option
+    ROM's view); a multiboot or PVH image prepared for direct boot by
+    :mod:`qemu_py.loader.x86boot` (``machine.kernel_boot``), whichever
+    accelerator runs the CPU."""
     cfg = machine.config
+    machine.kernel_boot = None
     if cfg.kernel is None:
         if cfg.initrd is not None:
             raise QOMError("-initrd only allowed with -kernel option")
@@ -121,13 +130,21 @@ def load_linux(machine, fw, below: int):
         return
     kernel = _read_file(cfg.kernel, "kernel")
     cmdline = (cfg.append or "").encode()
-    if len(kernel) >= 0x206 and kernel[0x202:0x206] == b"HdrS":
+    if x86boot.is_linux_boot_protocol(kernel):
+        if getattr(machine.vm, "accel", None) in CPU_ACCELS:
+            # no firmware here runs the linuxboot option ROM: a CPU could not boot it
+            raise QOMError(str(x86boot.linux_protocol_error(cfg.kernel)))
         setup_sects = kernel[0x1f1] or 4
         setup_size = (setup_sects + 1) * 512
         setup, body = kernel[:setup_size], kernel[setup_size:]
     else:
-        # multiboot and PVH images are loaded into RAM by the TCG loader
-        # (qemu_py.loader.x86boot); -initrd then names multiboot modules
+        # multiboot and PVH: laid out now, written to RAM and entered by the
+        # accelerator at every reset (machine.kernel_boot); -initrd then names
+        # multiboot modules
+        try:
+            machine.kernel_boot = x86boot.prepare_kernel(machine, cfg, kernel)
+        except LoaderError as e:
+            raise QOMError(str(e)) from None
         return
     fw.add_i32(fwc.FW_CFG_KERNEL_ADDR, 0x100000)
     fw.add_i32(fwc.FW_CFG_KERNEL_SIZE, len(body))
