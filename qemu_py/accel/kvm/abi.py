@@ -246,6 +246,7 @@ KVM_SET_REGS = _iow(0x82, ctypes.sizeof(kvm_regs))
 KVM_GET_SREGS = _ior(0x83, ctypes.sizeof(kvm_sregs))
 KVM_SET_SREGS = _iow(0x84, ctypes.sizeof(kvm_sregs))
 KVM_INTERRUPT = _iow(0x86, ctypes.sizeof(kvm_interrupt))
+KVM_NMI = _io(0x9A)
 KVM_GET_MSRS = _iowr(0x88, 8)
 KVM_SET_MSRS = _iow(0x89, 8)
 KVM_SET_SIGNAL_MASK = _iow(0x8B, 4)
@@ -299,6 +300,7 @@ KVM_EXIT_IRQ_WINDOW_OPEN = 7
 KVM_EXIT_SHUTDOWN = 8
 KVM_EXIT_FAIL_ENTRY = 9
 KVM_EXIT_INTR = 10
+KVM_EXIT_SET_TPR = 11
 KVM_EXIT_INTERNAL_ERROR = 17
 KVM_EXIT_SYSTEM_EVENT = 24
 

@@ -10,12 +10,26 @@ What it does, in QEMU's terms:
   KVM supports (the supported set, if that model is missing);
 * exits: port I/O to the machine's ``io_as``, MMIO to ``system_as``
   (``read_value``/``write_value``, so devices see exactly what TCG and qtest
-  would give them), HLT (the vCPU sleeps until the INTR line rises),
+  would give them), HLT (the vCPU sleeps until an interrupt it would take),
   SHUTDOWN (a triple fault: guest reset), internal errors and failed entries
-  (run state ``internal-error``, with a register dump on stderr);
-* interrupts: no in-kernel irqchip; the 8259's INTR output is watched and the
-  vector is injected with KVM_INTERRUPT when KVM says the guest is
-  interruptible, otherwise an interrupt window is requested;
+  (run state ``internal-error``, with a register dump on stderr; when no
+  monitor or qtest client could inspect or resume the machine, qemu-py then
+  exits with status 1 instead of waiting forever);
+* the local APIC: no in-kernel irqchip, so the same model TCG uses
+  (``qemu_py.target.i386.apic``) sits in system memory at the base in
+  IA32_APIC_BASE (moved when the guest relocates or disables it; KVM reports
+  the MSR in ``kvm_run.apic_base``); with no memory slot there, every access
+  is an MMIO exit to the model. Its timer runs on the virtual clock; TPR
+  follows CR8 through ``kvm_run.cr8`` both ways (as QEMU's
+  kvm_arch_pre_run/post_run);
+* interrupts: the 8259's INTR output drives the APIC's LINT0, the I/O APIC's
+  messages go to the APIC (its EOI broadcast back), as under TCG. A pending
+  vector (APIC IRR, or the 8259 through ExtINT) is acknowledged and injected
+  with KVM_INTERRUPT when KVM says the guest is interruptible, otherwise an
+  interrupt window is requested; NMIs with KVM_NMI;
+* ``-kernel``: the board's prepared boot (``machine.kernel_boot``, see
+  :mod:`qemu_py.loader.x86boot`, shared with TCG) is written to RAM at every
+  reset and the vCPU enters it through KVM_SET_SREGS/KVM_SET_REGS;
 * scheduling: the vCPU runs inside the single-threaded main loop, in slices.
   An eventfd registered with the loop is readable while the vCPU is runnable,
   so each loop iteration serves descriptors and timers and then runs one
@@ -35,10 +49,12 @@ import time
 
 from . import abi
 from .kick import RunTimer
+from .irq import UserspaceIRQ
 from .kvm import KVM, KVMError
 from .memory import KVMMemoryListener
 
 MAX_SLICE_NS = 10_000_000
+MIN_SLICE_NS = 50_000
 
 
 def x86_reset_sregs() -> dict:
@@ -52,6 +68,33 @@ def x86_reset_sregs() -> dict:
     out["idt"] = {"base": 0, "limit": 0xFFFF}
     out.update(cr0=0x60000010, cr2=0, cr3=0, cr4=0, cr8=0, efer=0)
     return out
+
+
+def boot_sregs(entry, apic_base: int = 0) -> dict:
+    """KVM_SET_SREGS values for a direct kernel boot's entry state
+    (:class:`qemu_py.loader.x86boot.EntryState`)."""
+    out = x86_reset_sregs()
+    for name, seg in entry.segments().items():
+        out[name] = seg.kvm_fields()
+    out["tr"] = entry.tr.kvm_fields()
+    out["gdt"] = {"base": entry.gdt_base, "limit": entry.gdt_limit}
+    out["idt"] = {"base": 0, "limit": 0}
+    out["cr0"] = entry.cr0
+    out["apic_base"] = apic_base
+    return out
+
+
+def boot_regs(entry) -> dict:
+    regs = reset_regs()
+    regs.update(rax=entry.rax, rbx=entry.rbx, rdx=0, rip=entry.rip, rflags=entry.rflags)
+    return regs
+
+
+def reset_regs() -> dict:
+    regs = {n: 0 for n in ("rax", "rbx", "rcx", "rsi", "rdi", "rsp", "rbp", "r8", "r9",
+                           "r10", "r11", "r12", "r13", "r14", "r15")}
+    regs.update(rdx=0x663, rip=0xFFF0, rflags=0x2)
+    return regs
 
 
 def cpuid_entries(supported: list[dict]) -> list[dict]:
@@ -97,6 +140,7 @@ class KVMCPU:
     def __init__(self, accel: "KVMAccel"):
         self.accel = accel
         self.vcpu = accel.vcpu
+        self.apic = accel.irq.apic
 
     def canonical_path(self) -> str:
         return "/machine/unattached/device[0]"
@@ -163,15 +207,14 @@ class KVMAccel:
         self.vcpu = self.vm.create_vcpu(0)
         self.vcpu.set_cpuid(cpuid_entries(self.kvm.supported_cpuid()))
         self.timer = RunTimer(self.vcpu)
-        self.cpu = KVMCPU(self)
         self.halted = False
-        self.intr_level = 0
         self.exits: dict[str, int] = {}
         self.error: str | None = None
         self._efd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
         self._runnable = False
         loop.add_reader(self._efd, self._slice)
-        self._connect_pic()
+        self._connect_interrupts()
+        self.cpu = KVMCPU(self)
         self.reset()
         vmstate.reset_handlers.append(self.reset)
         vmstate.add_event_listener(self._on_event)
@@ -179,17 +222,30 @@ class KVMAccel:
             machine.cpus = [self.cpu]
 
     # -- wiring ---------------------------------------------------------------------------------------
-    def _connect_pic(self):
+    def _connect_interrupts(self):
+        """The local APIC in system memory, the 8259 on its LINT0, the I/O APIC's
+        messages to it (as the TCG accelerator wires them); see :mod:`.irq`."""
         from qemu_py.qom import IRQ
-        pic = getattr(self.machine, "pic", None)
-        self.pic = pic
+        from qemu_py.target.i386.apic import LocalAPIC
+        m = self.machine
+        x86 = getattr(m, "system_memory", None) is not None and hasattr(m, "io_memory")
+        clock = self.vmstate.clock
+        pic = getattr(m, "pic", None)
+        self.irq = UserspaceIRQ(self.vcpu, (lambda cpu: LocalAPIC(cpu, clock)) if x86 else None,
+                                pic, on_work=self._wake)
+        apic = self.apic = self.irq.apic
+        if apic is not None:
+            apic.map_into(m.system_memory)
+            ioapic = getattr(m, "ioapic", None)
+            if ioapic is not None:
+                ioapic.deliver = apic.deliver_msi
+                apic.eoi_hook = ioapic.eoi_broadcast
         if pic is not None:
-            pic.master.connect_gpio_out(0, IRQ(self._set_intr))
+            pic.master.connect_gpio_out(0, IRQ(self.irq.set_intr))
 
-    def _set_intr(self, _n: int, level: int):
-        self.intr_level = level
-        if level and self.halted and self.vcpu.run_struct.if_flag:
-            self.halted = False                   # HLT with IF=1 ends on INTR
+    def _wake(self):
+        if self.halted:
+            self.halted = False               # HLT ends on an interrupt it takes
             self._update_runnable()
 
     def _on_event(self, name, data, ts):
@@ -211,10 +267,18 @@ class KVMAccel:
 
     # -- state ---------------------------------------------------------------------------------------------
     def reset(self):
-        self.vcpu.set_sregs(x86_reset_sregs())
-        regs = {n: 0 for n in ("rax", "rbx", "rcx", "rsi", "rdi", "rsp", "rbp", "r8", "r9",
-                               "r10", "r11", "r12", "r13", "r14", "r15")}
-        regs.update(rdx=0x663, rip=0xFFF0, rflags=0x2)
+        self.irq.reset()
+        apic = self.apic
+        base = apic.base_msr if apic is not None else 0
+        boot = getattr(self.machine, "kernel_boot", None)
+        if boot is None:
+            sregs, regs = x86_reset_sregs(), reset_regs()
+            sregs["apic_base"] = base
+        else:
+            boot.load(self.machine.system_as)
+            boot.apply_apic(apic)
+            sregs, regs = boot_sregs(boot.entry, base), boot_regs(boot.entry)
+        self.vcpu.set_sregs(sregs)
         self.vcpu.set_regs(regs)
         self.halted = False
         self.error = None
@@ -230,19 +294,26 @@ class KVMAccel:
             return
         clock = self.vmstate.clock
         deadline = clock.deadline()
-        budget = MAX_SLICE_NS if deadline < 0 else max(50_000, min(deadline, MAX_SLICE_NS))
+        budget = MAX_SLICE_NS if deadline < 0 else max(MIN_SLICE_NS,
+                                                        min(deadline, MAX_SLICE_NS))
         end = time.monotonic_ns() + budget
         run = self.vcpu.run_struct
         while self._runnable:
             left = end - time.monotonic_ns()
             if left <= 0:
                 break
-            self._inject(run)
+            deadline = clock.deadline()      # a timer armed during this slice (APIC, PIT)
+            if deadline == 0:
+                break
+            if deadline > 0:
+                left = min(left, max(deadline, MIN_SLICE_NS))
+            self.irq.pre_run(run)
             self.timer.arm(left)
             try:
                 reason = self.vcpu.run()
             finally:
                 self.timer.disarm()
+            self.irq.post_run(run)
             name = abi.EXIT_REASONS.get(reason, str(reason))
             self.exits[name] = self.exits.get(name, 0) + 1
             if reason == abi.KVM_EXIT_INTR:
@@ -250,17 +321,6 @@ class KVMAccel:
             if not self._handle_exit(reason, run):
                 break
         self._update_runnable()
-
-    def _inject(self, run):
-        if not self.intr_level or self.pic is None:
-            run.request_interrupt_window = 0
-            return
-        if run.ready_for_interrupt_injection and run.if_flag:
-            vector = self.pic.read_irq()
-            self.vcpu.interrupt(vector)
-            run.request_interrupt_window = 0
-        else:
-            run.request_interrupt_window = 1
 
     def _handle_exit(self, reason: int, run) -> bool:
         """Handle one exit; False ends the slice."""
@@ -288,11 +348,11 @@ class KVMAccel:
                 for i, b in enumerate(v.to_bytes(n, "little")):
                     mm.data[i] = b
             return self.vmstate.running
-        if reason == abi.KVM_EXIT_IRQ_WINDOW_OPEN:
-            return True
+        if reason in (abi.KVM_EXIT_IRQ_WINDOW_OPEN, abi.KVM_EXIT_SET_TPR):
+            return True                          # CR8 was taken by post_run
         if reason == abi.KVM_EXIT_HLT:
-            # a pending INTR ends HLT only when the guest accepts interrupts
-            if not (self.intr_level and run.if_flag):
+            # a pending interrupt ends HLT only when the guest accepts it
+            if not self.irq.has_work(run.if_flag):
                 self.halted = True
             return False
         if reason == abi.KVM_EXIT_SHUTDOWN:
@@ -327,6 +387,16 @@ class KVMAccel:
         except KVMError:
             pass
         self.vmstate.stop("internal-error")
+        if not self._inspectable():
+            # QEMU would stay paused for a monitor; with none nothing could resume it
+            print("qemu-py: KVM: the vCPU cannot continue and no monitor is attached; "
+                  "exiting", file=sys.stderr)
+            self.vmstate.request_shutdown("host-error", exit_code=1)
+
+    def _inspectable(self) -> bool:
+        cfg = getattr(self.vmstate, "config", None)
+        return bool(getattr(self.vmstate, "qtest", None) is not None or
+                    (cfg is not None and cfg.monitors))
 
     def close(self):
         self.loop.remove_reader(self._efd)

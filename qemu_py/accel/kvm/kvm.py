@@ -339,6 +339,10 @@ class VCPU:
         """KVM_INTERRUPT: inject external interrupt VECTOR (no in-kernel irqchip)."""
         ioctl(self.fd, abi.KVM_INTERRUPT, abi.kvm_interrupt(vector))
 
+    def nmi(self):
+        """KVM_NMI: queue an NMI (no in-kernel irqchip)."""
+        ioctl(self.fd, abi.KVM_NMI)
+
     def set_signal_mask(self, blocked: set[int] | None):
         """Signals blocked while in KVM_RUN (None: keep the thread's mask)."""
         if blocked is None:

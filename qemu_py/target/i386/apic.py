@@ -9,6 +9,15 @@ count is ``divide`` nanoseconds, as QEMU). LINT0 in ExtINT mode passes the
 8259's INTR through; MSI writes (from the I/O APIC) arrive via
 :meth:`LocalAPIC.deliver_msi`.
 
+The model is accelerator-neutral: it talks to its CPU only through
+``cpu.set_irq_request(bits)``/``cpu.clear_irq_request(bits)`` with
+:data:`CPU_INTERRUPT_HARD` (an interrupt is deliverable: acknowledge it with
+:meth:`LocalAPIC.get_interrupt`, or the 8259 when :meth:`extint_pending`) and
+:data:`CPU_INTERRUPT_NMI`; TCG's ``X86CPU`` and KVM's ``KVMCPU`` both provide
+them. :meth:`LocalAPIC.map_into` places the register page at the base in
+IA32_APIC_BASE and moves it when the guest relocates or disables the APIC
+(KVM uses it; TCG maps the page at 0xFEE00000 itself).
+
 Not modelled: x2APIC (not advertised), TSC-deadline mode (not advertised),
 the thermal and performance counters (their LVT entries are storage only),
 logical destination arbitration among several CPUs, the error register's
@@ -19,6 +28,12 @@ from __future__ import annotations
 
 from qemu_py.memory import MemoryRegion, MemoryRegionOps
 from qemu_py.system.log import guest_error, unimp
+
+# interrupt_request bits the APIC raises on its CPU (the values of
+# qemu_py.target.i386.cpu, which the KVM accelerator does not import)
+CPU_INTERRUPT_HARD = 1
+CPU_INTERRUPT_NMI = 2
+APIC_MMIO_PRIORITY = 0x1000     # above RAM and devices, as in QEMU
 
 APIC_DEFAULT_BASE = 0xFEE00000
 BASE_BSP = 1 << 8
@@ -39,6 +54,8 @@ class LocalAPIC:
         self.timer = clock.new_timer(self._timer_expired, "apic-timer") if clock else None
         self.eoi_hook = None          # fn(vector): level-triggered EOI broadcast (I/O APIC)
         self.lint0_level = False
+        self.container = None         # the memory the page is mapped into (map_into)
+        self.mapped_at = None
         self.mmio = MemoryRegion.io("apic", 0x1000, MemoryRegionOps(
             read=self._read, write=self._write, valid_min=1, valid_max=4, impl_min=4,
             impl_max=4))
@@ -64,6 +81,7 @@ class LocalAPIC:
         self.count_start = 0
         if self.timer is not None:
             self.timer.delete()
+        self._remap()
 
     @property
     def enabled(self) -> bool:
@@ -77,7 +95,31 @@ class LocalAPIC:
         self.base_msr = (value & 0xFFFFF000 & ~0xFFF) | (value & (BASE_ENABLE | BASE_BSP))
         if not value & BASE_ENABLE:
             self.irr = self.isr = 0
+        self._remap()
         self._update()
+
+    @property
+    def base_address(self) -> int:
+        return self.base_msr & 0xFFFFF000
+
+    def map_into(self, container: MemoryRegion):
+        """Map the register page into CONTAINER (system memory) at the base in
+        IA32_APIC_BASE, and keep it there: :meth:`set_base` moves it, and a
+        globally disabled APIC decodes no page at all."""
+        self.container = container
+        self._remap()
+
+    def _remap(self):
+        if self.container is None:
+            return
+        want = self.base_address if self.enabled else None
+        if want == self.mapped_at:
+            return
+        if self.mapped_at is not None:
+            self.container.del_subregion(self.mmio)
+        if want is not None:
+            self.container.add_subregion_overlap(want, self.mmio, APIC_MMIO_PRIORITY)
+        self.mapped_at = want
 
     def set_tpr(self, value: int):
         self.tpr = value & 0xFF
@@ -139,7 +181,6 @@ class LocalAPIC:
         self._update()
 
     def _update(self):
-        from .cpu import CPU_INTERRUPT_HARD
         if self.has_interrupt():
             self.cpu.set_irq_request(CPU_INTERRUPT_HARD)
         else:
@@ -166,7 +207,6 @@ class LocalAPIC:
         return (dest >> 4) == (self.ldr >> 28) and bool(dest & (self.ldr >> 24) & 0xF)
 
     def _deliver(self, mode: int, vector: int, level: bool):
-        from .cpu import CPU_INTERRUPT_NMI
         if mode in (DM_FIXED, DM_LOWPRI):
             self.accept(vector, level)
         elif mode == DM_NMI:
