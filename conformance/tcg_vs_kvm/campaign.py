@@ -264,7 +264,13 @@ def shrink(differ: Differ, case: Case, mismatch: Mismatch | None = None,
         if i is not None:
             cur = cands[i]
             changed = True
-    for cand in (replace(cur, data=b""), replace(cur, rflags=0x202)):
+    for i in range(len(cur.xmm)):              # XMM registers to zero, one at a time
+        if cur.xmm[i]:
+            cand = replace(cur, xmm=cur.xmm[:i] + (0,) + cur.xmm[i + 1:])
+            if _still_fails([cand]) is not None:
+                cur = cand
+    for cand in (replace(cur, data=b""), replace(cur, rflags=0x202),
+                 replace(cur, mxcsr=0x1F80)):
         if _still_fails([cand]) is not None:
             cur = cand
     if last[0] is None:

@@ -37,6 +37,18 @@ class Case:
     pointers: frozenset = frozenset({"rsp"})
     name: str = ""
     tags: frozenset = frozenset()                # e.g. {"ac"}: needs alignment checks
+    xmm: tuple = ()                              # initial XMM0..15 (128-bit ints; missing: 0)
+    mxcsr: int = 0x1F80                          # initial MXCSR
+
+    def fx_image(self) -> bytes:
+        """The FXSAVE64 image the runner loads before the body: x87 in its FNINIT
+        state, this case's MXCSR and XMM registers."""
+        img = bytearray(im.FX_SIZE)
+        struct.pack_into("<H", img, 0, 0x037F)
+        struct.pack_into("<I", img, 24, self.mxcsr)
+        for i, v in enumerate(self.xmm):
+            img[160 + 16 * i:176 + 16 * i] = v.to_bytes(16, "little")
+        return bytes(img)
 
     def asm_lines(self) -> list[str]:
         fmt = Formatter(FormatterSyntax.INTEL)
@@ -52,10 +64,18 @@ class Case:
         return out
 
     def describe(self) -> str:
+        return "\n".join(["  " + line for line in self.asm_lines()] +
+                         ["  " + line for line in self.initial_lines()])
+
+    def initial_lines(self) -> list[str]:
+        """The initial state as text: GPRs and RFLAGS, then MXCSR and non-zero XMMs."""
         regs = " ".join(f"{n}={'data+' + hex(v) if n in self.pointers else hex(v)}"
                         for n, v in self.regs.items())
-        return "\n".join(["  " + line for line in self.asm_lines()] +
-                         [f"  initial: rflags={self.rflags:#x} {regs}"])
+        out = [f"initial: rflags={self.rflags:#x} {regs}"]
+        xmm = " ".join(f"xmm{i}={v:#034x}" for i, v in enumerate(self.xmm) if v)
+        if xmm or self.mxcsr != 0x1F80:
+            out.append(f"initial: mxcsr={self.mxcsr:#x} {xmm}".rstrip())
+        return out
 
 
 def encode_body(insns: list, address: int, save_ok: int) -> bytes:
@@ -83,17 +103,25 @@ class Result:
     data: bytes
     done: bool = True
     note: str = ""
+    fx: bytes = bytes(im.FX_SIZE)                 # x87/SSE state after the body (FXSAVE64)
 
     @property
     def ok(self) -> bool:
         return self.kind == im.KIND_OK
 
     @classmethod
-    def from_record(cls, rec: bytes, data: bytes) -> "Result":
+    def from_record(cls, rec: bytes, data: bytes, fx: bytes) -> "Result":
         q = struct.unpack_from(f"<{im.RECORD_QWORDS}Q", rec)
         return cls(gprs=q[:16], rflags=q[im.OUT_RFLAGS], kind=q[im.OUT_KIND],
                    err=q[im.OUT_ERR] & 0xFFFF_FFFF, frip=q[im.OUT_FRIP], cr2=q[im.OUT_CR2],
-                   data=data, done=q[im.OUT_DONE] == im.DONE_MAGIC)
+                   data=data, done=q[im.OUT_DONE] == im.DONE_MAGIC, fx=fx)
+
+    @property
+    def mxcsr(self) -> int:
+        return struct.unpack_from("<I", self.fx, 24)[0]
+
+    def xmm(self, i: int) -> int:
+        return int.from_bytes(self.fx[160 + 16 * i:176 + 16 * i], "little")
 
 
 @dataclass
@@ -103,6 +131,7 @@ class Batch:
     code: dict[int, bytes] = field(default_factory=dict)
     records: bytes = b""
     pages: dict[int, bytes] = field(default_factory=dict)
+    fx: bytes = b""
 
     def __post_init__(self):
         if len(self.cases) > im.MAX_CASES:
@@ -122,6 +151,7 @@ class Batch:
             struct.pack_into("<16QQQ", rec, slot * im.RECORD, *vals, case.rflags, addr)
             self.pages[base] = bytes(case.data).ljust(im.PAGE, b"\0")[:im.PAGE]
         self.records = bytes(rec)
+        self.fx = b"".join(case.fx_image() for case in self.cases)
 
     def write_to(self, write):
         """Everything a run needs besides the fixed image, as WRITE(address, bytes) calls."""
@@ -129,13 +159,18 @@ class Batch:
             write(addr, data)
         write(im.CASE_IN, self.records)
         write(im.CASE_OUT, bytes(im.RECORD * len(self.cases)))
+        write(im.FX_IN, self.fx)
+        write(im.FX_OUT, bytes(im.FX_SIZE * len(self.cases)))
         for addr, data in self.pages.items():
             write(addr, data)
         write(im.VARS, struct.pack("<QQ", 0, len(self.cases)))
 
     def results(self, read) -> list[Result]:
         """Results from READ(address, length) after a run."""
-        out = read(im.CASE_OUT, im.RECORD * len(self.cases))
+        n = len(self.cases)
+        out = read(im.CASE_OUT, im.RECORD * n)
+        fx = read(im.FX_OUT, im.FX_SIZE * n)
         return [Result.from_record(out[i * im.RECORD:(i + 1) * im.RECORD],
-                                   read(im.case_data(i), im.PAGE))
-                for i in range(len(self.cases))]
+                                   read(im.case_data(i), im.PAGE),
+                                   fx[i * im.FX_SIZE:(i + 1) * im.FX_SIZE])
+                for i in range(n)]

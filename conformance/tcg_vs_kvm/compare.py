@@ -5,14 +5,17 @@ undefined), RFLAGS bits CF PF AF ZF SF DF OF AC minus the undefined ones
 (IF, IOPL, RF, TF and the reserved bits are never compared: PVM hosts
 report IF/IOPL differently and QEMU does not set RF in fault frames), how
 the body ended (normally, or the exception vector), the error code for
-vectors that push one, the faulting RIP, CR2 for #PF, and the data page.
+vectors that push one, the faulting RIP, CR2 for #PF, the data page, and the
+x87/SSE state the runner stores after the body (:data:`FX_FIELDS`: FCW, FSW,
+FTW, FOP, FIP, FDP, MXCSR, ST0-7, XMM0-15; not MXCSR_MASK, a property of the
+CPU model, nor the reserved bytes).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from iced_x86 import RegisterExt
+from iced_x86 import Code, RegisterExt
 
 from . import image as im
 from .case import Batch, Case, Result
@@ -22,6 +25,47 @@ from .gen import GPR64
 VECTOR_NAMES = {0: "#DE", 1: "#DB", 3: "#BP", 4: "#OF", 5: "#BR", 6: "#UD", 7: "#NM",
                 8: "#DF", 10: "#TS", 11: "#NP", 12: "#SS", 13: "#GP", 14: "#PF", 16: "#MF",
                 17: "#AC", 18: "#MC", 19: "#XM"}
+
+
+# (name, offset, length) of the compared fields of an FXSAVE64 image
+FX_FIELDS = ([("fcw", 0, 2), ("fsw", 2, 2), ("ftw", 4, 1), ("fop", 6, 2), ("fip", 8, 8),
+              ("fdp", 16, 8), ("mxcsr", 24, 4)] +
+             [(f"st{i}", 32 + 16 * i, 10) for i in range(8)] +
+             [(f"xmm{i}", 160 + 16 * i, 16) for i in range(16)])
+
+
+def fx_lines(a: Result, b: Result, names) -> list[str]:
+    na, nb = names
+    out = []
+    for name, off, n in FX_FIELDS:
+        va = int.from_bytes(a.fx[off:off + n], "little")
+        vb = int.from_bytes(b.fx[off:off + n], "little")
+        if va != vb:
+            w = 2 * n + 2
+            out.append(f"{name}: {na} {va:#0{w}x} {nb} {vb:#0{w}x}")
+    return out
+
+
+_FXSAVE = {Code.FXSAVE_M512BYTE, Code.FXSAVE64_M512BYTE}
+
+
+def model_specific(offs: list[int], a: bytes, b: bytes, insns) -> list[int]:
+    """OFFS minus the bytes of MXCSR_MASK fields that a body with FXSAVE wrote: the
+    field (image offset 28, so 12 mod 16 in a page) names the MXCSR bits the CPU model
+    supports: 0x0000FFFF on TCG (as on QEMU), a superset on CPUs with extra bits (AMD's
+    MisAlignSse MM bit 17 gives 0x0002FFFF)."""
+    if not any(i.code in _FXSAVE for i in insns):
+        return offs
+    out = []
+    for o in offs:
+        w = o & ~3
+        if w & 15 == 12:
+            va = int.from_bytes(a[w:w + 4], "little")
+            vb = int.from_bytes(b[w:w + 4], "little")
+            if 0xFFFF in (va, vb) and va & 0xFFFF == vb & 0xFFFF == 0xFFFF:
+                continue
+        out.append(o)
+    return out
 
 
 def end_text(r: Result) -> str:
@@ -51,9 +95,7 @@ class Mismatch:
     def report(self, label: str, names=("kvm", "tcg")) -> str:
         out = [f"MISMATCH {label}: {self.summary()}"]
         out += ["  " + a for a in self.asm]
-        regs = " ".join(f"{n}={'data+' + hex(v) if n in self.case.pointers else hex(v)}"
-                        for n, v in self.case.regs.items())
-        out.append(f"  initial: rflags={self.case.rflags:#x} {regs}")
+        out += ["  " + line for line in self.case.initial_lines()]
         for line in self.analysis.reason_lines():
             out.append(f"  masked {line}")
         return "\n".join(out)
@@ -110,8 +152,10 @@ def compare(batch: Batch, slot: int, a: Result, b: Result, names=("kvm", "tcg"))
     if diff:
         lines.append(f"rflags {flag_names(diff)}: {na} {a.rflags & COMPARED:#x} "
                      f"{nb} {b.rflags & COMPARED:#x}")
-    if a.data != b.data:
-        offs = [i for i in range(im.PAGE) if a.data[i] != b.data[i]]
+    lines += fx_lines(a, b, names)
+    offs = [] if a.data == b.data else model_specific(
+        [i for i in range(im.PAGE) if a.data[i] != b.data[i]], a.data, b.data, insns)
+    if offs:
         o = offs[0]
         lines.append(f"memory data+{o:#x} ({len(offs)} bytes differ): {na} "
                      f"{a.data[o:o + 8].hex()} {nb} {b.data[o:o + 8].hex()}")

@@ -61,6 +61,7 @@ _KIND_REG = {K.R8_REG: 1, K.R16_REG: 2, K.R32_REG: 4, K.R64_REG: 8,
              K.R8_OPCODE: 1, K.R16_OPCODE: 2, K.R32_OPCODE: 4, K.R64_OPCODE: 8,
              K.R32_VVVV: 4, K.R64_VVVV: 8, K.R32_RM: 4, K.R64_RM: 8}
 _KIND_RM = {K.R8_OR_MEM: 1, K.R16_OR_MEM: 2, K.R32_OR_MEM: 4, K.R64_OR_MEM: 8}
+_KIND_XMM = {K.XMM_REG, K.XMM_RM}
 _KIND_FIXED = {K.AL: R.AL, K.AX: R.AX, K.EAX: R.EAX, K.RAX: R.RAX, K.CL: R.CL}
 _KIND_IMM = {K.IMM8: ("u", 8), K.IMM16: ("u", 16), K.IMM32: ("u", 32), K.IMM64: ("u64", 64),
              K.IMM8SEX16: ("i", 8), K.IMM8SEX32: ("i", 8), K.IMM8SEX64: ("i", 8),
@@ -93,8 +94,8 @@ def _accept(name: str, module: str, oc) -> bool:
         return name.startswith("J") and name.endswith(("_REL8_64", "_REL32_64"))
     if module == "stack" and any(k in (K.BR16_1, K.BR16_2) for k in kinds):
         return False
-    supported = set(_KIND_REG) | set(_KIND_RM) | set(_KIND_FIXED) | set(_KIND_IMM) | {
-        K.MEM, K.IMM8_CONST_1, K.ES_RDI, K.SEG_RSI}
+    supported = set(_KIND_REG) | set(_KIND_RM) | set(_KIND_FIXED) | set(_KIND_IMM) | \
+        _KIND_XMM | {K.MEM, K.XMM_OR_MEM, K.IMM8_CONST_1, K.ES_RDI, K.SEG_RSI}
     return all(k in supported for k in kinds)
 
 
@@ -152,6 +153,29 @@ class DrawChooser(Chooser):
 
     def int(self, lo, hi):
         return self.draw(self.st.integers(lo, hi))
+
+
+def xmm_value(ch: Chooser) -> int:
+    """A 128-bit register value: lanes of edge values, or random bits."""
+    r = ch.int(0, 9)
+    if r < 2:
+        return 0
+    if r < 5:
+        return value(ch) | value(ch) << 64
+    if r < 7:                          # one repeated lane of 8/16/32 bits
+        bits = ch.choice([8, 16, 32])
+        lane = ch.choice([0, 1, 0x7F, 0x80, 0xFF, 0x7FFF, 0x8000, 0xFFFF, 0x7FFF_FFFF,
+                          0x8000_0000, 0xFFFF_FFFF]) & ((1 << bits) - 1)
+        return sum(lane << (bits * i) for i in range(128 // bits))
+    return ch.int(0, (1 << 128) - 1)
+
+
+def mem_size(name: str, kind: int) -> int:
+    """Bytes a memory operand of instruction form NAME accesses (for page-end cases)."""
+    for tag, n in (("M128", 16), ("M64", 8), ("M32", 4), ("M512", 512)):
+        if tag in name:
+            return n
+    return _KIND_RM.get(kind, 8)
 
 
 def value(ch: Chooser) -> int:
@@ -278,8 +302,19 @@ class Body:
                     ops.append(self.reg(_KIND_RM[k], i == 0))
                     shape.append("reg")
             elif k == K.MEM:
-                ops.append(self.mem(8))
+                ops.append(self.mem(min(mem_size(name, k), 16)))
                 shape.append("mem")
+            elif k in _KIND_XMM:
+                ops.append(R.XMM0 + self.ch.int(0, 15))
+                shape.append("reg")
+            elif k == K.XMM_OR_MEM:
+                rm_is_mem = self.ch.chance(45)
+                if rm_is_mem:
+                    ops.append(self.mem(mem_size(name, k)))
+                    shape.append("mem")
+                else:
+                    ops.append(R.XMM0 + self.ch.int(0, 15))
+                    shape.append("reg")
             elif k in _KIND_REG:
                 ops.append(self.reg(_KIND_REG[k], i == 0))
                 shape.append("reg")
@@ -411,8 +446,10 @@ def generate(ch: Chooser, classes: dict[str, list[int]], max_len: int = 6,
         rflags |= 0x400                                    # DF
     data = bytes(ch.int(0, 255) for _ in range(16)) * 256 if ch.chance(50) else \
         random.Random(ch.int(0, 1 << 30)).randbytes(im.PAGE)
+    xmm = tuple(xmm_value(ch) for _ in range(16))
+    mxcsr = ch.int(0, 0xFFFF) if ch.chance(20) else 0x1F80
     return Case(insns=body.insns, regs=body.regs, rflags=rflags, data=data,
-                pointers=frozenset(body.pointers))
+                pointers=frozenset(body.pointers), xmm=xmm, mxcsr=mxcsr)
 
 
 def fault_insn(body: Body, code: int) -> Instruction | None:

@@ -17,20 +17,27 @@ except where noted)::
     0x059000 IDT (32 interrupt gates, DPL 0 except INT3/INTO)
     0x05A000 fault stubs and the CPL0 fault handler
     0x05C000 kernel stack (top 0x05E000)          (0x050000-0x05FFFF: supervisor only)
+    0x060000 x87/SSE state in  (FXSAVE64 image, 512 bytes per case)
+    0x080000 x87/SSE state out (FXSAVE64 image, 512 bytes per case)
     0x200000 case data: one RW page per case, followed by an unmapped guard page
 
 No memory operand a generated body can form reaches the supervisor area or
 the runner's pages, so a body cannot break the harness.
 
-The runner (CPL3, IOPL 3) loops over the cases: loads RFLAGS (``popfq``) and
-the 16 GPRs from the case record and jumps to the body. A body ends with
+The runner (CPL3, IOPL 3) loops over the cases: loads the case's x87/SSE
+state (``fxrstor64``: FCW, MXCSR, XMM0-15), RFLAGS (``popfq``) and the 16 GPRs
+from the case record and jumps to the body, so every case starts from its own
+state whatever the previous one did. A body ends with
 ``jmp save_ok``, which stores GPRs and RFLAGS into the scratch record. A
 fault enters the CPL0 handler through the IDT; it records vector, error
 code, RIP, RFLAGS, RSP and CR2 and returns with ``iretq`` to ``save_fault``
 at CPL3 with the faulting GPRs intact, which stores them. Either way the
-scratch record is copied to the case's out record and the next case runs.
+scratch record is copied to the case's out record, the x87/SSE state is
+stored with ``fxsave64`` into the case's state-out image, and the next case
+runs.
 After the last case the runner jumps through ``VAR_DONE``: ``out 0x10, al``
-for a VM, a ``ret`` to the caller for the host CPU oracle.
+for a VM, a ``ret`` to the caller for the host CPU oracle (which saves the
+caller's x87/SSE state on entry and restores it before returning).
 
 The host-CPU oracle has no IDT: its SIGSEGV/SIGILL/SIGFPE/SIGBUS/SIGTRAP
 handler (machine code, :func:`signal_handler_code`) copies ``trapno``,
@@ -58,6 +65,7 @@ CASE_IN, CASE_OUT = 0x20000, 0x30000
 RO_PAGE = 0x42000
 CODE_BASE, CODE_STRIDE = 0x100000, 0x400
 DATA_BASE, DATA_STRIDE = 0x200000, 0x2000
+FX_IN, FX_OUT, FX_SIZE = 0x60000, 0x80000, 512
 MAX_CASES = 256
 RECORD = 256
 IMAGE_SIZE = 0x400000
@@ -73,6 +81,8 @@ VAR_OUT = VARS + 0x10
 VAR_TARGET = VARS + 0x18
 VAR_DONE = VARS + 0x20
 VAR_HOSTRSP = VARS + 0x28
+VAR_FXOUT = VARS + 0x30
+FX_HOST = VARS + 0x800                # the host CPU oracle's caller's x87/SSE state
 SCR = VARS + 0x100                   # scratch record, RECORD_QWORDS qwords
 
 # record layout (qword index): GPRs in encoding order, then the rest
@@ -112,6 +122,14 @@ def case_out(i: int) -> int:
     return CASE_OUT + i * RECORD
 
 
+def fx_in(i: int) -> int:
+    return FX_IN + i * FX_SIZE
+
+
+def fx_out(i: int) -> int:
+    return FX_OUT + i * FX_SIZE
+
+
 # ------------------------------------------------------------------------------ system structures
 
 
@@ -133,6 +151,8 @@ def page_tables() -> dict[int, bytes]:
     for a in range(PML4, KSTACK_TOP, PAGE):
         pages[a] = 3                                   # supervisor only
     for a in range(CASE_IN, CASE_OUT + MAX_CASES * RECORD, PAGE):
+        pages[a] = 7
+    for a in range(FX_IN, FX_OUT + MAX_CASES * FX_SIZE, PAGE):
         pages[a] = 7
     pages[RO_PAGE] = 5                                 # present, user, read-only
     for a in range(CODE_BASE, CODE_BASE + MAX_CASES * CODE_STRIDE, PAGE):
@@ -194,6 +214,7 @@ def runner_code() -> tuple[bytes, dict[str, int]]:
     for r in (R.RBX, R.RBP, R.R12, R.R13, R.R14, R.R15):
         a.op(Code.PUSH_R64, r)
     a.mov_mr(_m(VAR_HOSTRSP), R.RSP)
+    a.emit(Instruction.create_mem(Code.FXSAVE64_M512BYTE, _m(FX_HOST)))
     a.label("next_case")
     a.mov_ri(R.RSP, RUNNER_STACK_TOP)
     a.mov_rm(R.RAX, _m(VAR_INDEX))
@@ -203,6 +224,12 @@ def runner_code() -> tuple[bytes, dict[str, int]]:
     a.emit(Instruction.create_reg_mem(Code.LEA_R64_M, R.RSI, mem(R.RAX, CASE_IN)))
     a.emit(Instruction.create_reg_mem(Code.LEA_R64_M, R.RDI, mem(R.RAX, CASE_OUT)))
     a.mov_mr(_m(VAR_OUT), R.RDI)
+    # FX images are 512 bytes a case: index * 512 = (index << 8) * 2
+    a.emit(Instruction.create_mem(Code.FXRSTOR64_M512BYTE, mem(index=R.RAX, scale=2,
+                                                                disp=FX_IN)))
+    a.emit(Instruction.create_reg_mem(Code.LEA_R64_M, R.RDX, mem(index=R.RAX, scale=2,
+                                                                  disp=FX_OUT)))
+    a.mov_mr(_m(VAR_FXOUT), R.RDX)
     a.mov_rm(R.RAX, mem(R.RSI, 8 * IN_TARGET))
     a.mov_mr(_m(VAR_TARGET), R.RAX)
     a.emit(Instruction.create_mem(Code.PUSH_RM64, mem(R.RSI, 8 * IN_RFLAGS)))
@@ -238,6 +265,8 @@ def runner_code() -> tuple[bytes, dict[str, int]]:
     a.mov_ri(R.RSP, RUNNER_STACK_TOP)
     a.emit(Instruction.create_i32(Code.PUSHQ_IMM32, 0x202))
     a.emit(Instruction.create(Code.POPFQ))             # DF, AC and the rest cleared
+    a.mov_rm(R.RAX, _m(VAR_FXOUT))
+    a.emit(Instruction.create_mem(Code.FXSAVE64_M512BYTE, mem(R.RAX, 0)))
     a.mov_ri(R.RAX, DONE_MAGIC)
     a.mov_mr(_m(scr(OUT_DONE)), R.RAX)
     a.mov_rm(R.RDI, _m(VAR_OUT))
@@ -256,6 +285,7 @@ def runner_code() -> tuple[bytes, dict[str, int]]:
 
     a.label("native_done")
     a.mov_rm(R.RSP, _m(VAR_HOSTRSP))
+    a.emit(Instruction.create_mem(Code.FXRSTOR64_M512BYTE, _m(FX_HOST)))
     for r in (R.R15, R.R14, R.R13, R.R12, R.RBP, R.RBX):
         a.op(Code.POP_R64, r)
     a.emit(Instruction.create(Code.RETNQ))

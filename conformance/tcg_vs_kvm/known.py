@@ -9,22 +9,13 @@ separately from new failures.
 
 from __future__ import annotations
 
-from iced_x86 import Mnemonic
-
-KNOWN: dict[str, str] = {
-    "fxsave_fxrstor_image_and_fault":
-        "FXSAVE image bytes (x87/SSE state) differ from the CPU's, and FXSAVE/FXRSTOR "
-        "crossing into an unmapped page report a different CR2",
-}
-
-_FX = {Mnemonic.FXSAVE, Mnemonic.FXSAVE64, Mnemonic.FXRSTOR, Mnemonic.FXRSTOR64}
+KNOWN: dict[str, str] = {}
 
 
 def classify(m) -> str | None:
     """The KNOWN name matching mismatch M (a compare.Mismatch), or None.
 
     A new entry adds its test on M's lines (``m.lines``, the ``end:`` line with
-    both ends' vector, RIP and error code) and decoded instructions (``m.insns``)."""
-    if any(insn.mnemonic in _FX for insn in m.insns):
-        return "fxsave_fxrstor_image_and_fault"
+    both ends' vector, RIP and error code) and decoded instructions (``m.insns``);
+    no bug is open at present."""
     return None

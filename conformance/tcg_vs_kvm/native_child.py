@@ -61,6 +61,7 @@ def map_image():
     _check(addr == LOW, f"mmap {LOW:#x}-{HIGH:#x} (MAP_FIXED_NOREPLACE)")
     areas = [(im.RUNNER, im.SIGSTACK + im.SIGSTACK_SIZE, rwx),
              (im.CASE_IN, im.CASE_OUT + im.MAX_CASES * im.RECORD, PROT_READ | PROT_WRITE),
+             (im.FX_IN, im.FX_OUT + im.MAX_CASES * im.FX_SIZE, PROT_READ | PROT_WRITE),
              (im.CODE_BASE, im.CODE_BASE + im.MAX_CASES * im.CODE_STRIDE, rwx)]
     areas += [(im.case_data(i), im.case_data(i) + im.PAGE, PROT_READ | PROT_WRITE)
               for i in range(im.MAX_CASES)]
@@ -112,7 +113,8 @@ def main():
         for addr, data in writes:
             write(addr, data)
         entry()
-        reply = read(im.CASE_OUT, im.RECORD * count) + b"".join(
+        reply = read(im.CASE_OUT, im.RECORD * count) + read(im.FX_OUT, im.FX_SIZE * count) + \
+            b"".join(
             read(im.case_data(i), im.PAGE) for i in range(count))
         out.write(struct.pack("<Q", len(reply)) + reply)
         out.flush()

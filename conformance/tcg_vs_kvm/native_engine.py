@@ -5,6 +5,11 @@ second reference). Faults arrive as signals; the child's machine-code
 handler reports ``trapno`` (the vector), the hardware error code and CR2
 from the signal context, which Linux fills from the CPU's values for user
 faults. See :mod:`.native_child`.
+
+One difference of environment is normalised: the image maps nothing in the
+upper half of the address space, where Linux has its kernel mapped, so a user
+access there faults with P=1 in the error code natively and P=0 in a VM with
+the image's page tables; the host CPU's P bit is cleared for such faults.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from . import image as im
 from .case import Batch, Result
 from .kvm_engine import HarnessError
 
+KERNEL_HALF = 0xFFFF_8000_0000_0000
 _ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
@@ -85,10 +91,17 @@ class NativeEngine:
         reply = self._read_exact(n, "a batch")
         self.kvm_time += time.perf_counter() - t0
         count = len(batch.cases)
-        out = reply[:im.RECORD * count]
-        pages = reply[im.RECORD * count:]
-        return [Result.from_record(out[i * im.RECORD:(i + 1) * im.RECORD],
-                                   pages[i * im.PAGE:(i + 1) * im.PAGE]) for i in range(count)]
+        parts = {im.CASE_OUT: im.RECORD * count, im.FX_OUT: im.FX_SIZE * count}
+        parts.update((im.case_data(i), im.PAGE) for i in range(count))
+        at, pos = {}, 0
+        for addr, n in parts.items():              # the child's reply order
+            at[addr] = reply[pos:pos + n]
+            pos += n
+        results = batch.results(lambda addr, n: at[addr][:n])
+        for r in results:
+            if r.kind == 14 and r.cr2 >= KERNEL_HALF:
+                r.err &= ~1
+        return results
 
     def close(self):
         if self.proc is not None:

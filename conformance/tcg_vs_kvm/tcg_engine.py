@@ -23,6 +23,18 @@ from .case import Batch, Result
 from .kvm_engine import HarnessError
 
 
+def host_vendor() -> str:
+    """The host CPU's vendor string (``vendor_id`` of /proc/cpuinfo), '' if unknown."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("vendor_id"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return ""
+
+
 class TCGEngine:
     name = "tcg"
 
@@ -42,6 +54,8 @@ class TCGEngine:
         self.io_root.add_subregion(im.DOORBELL_PORT, MemoryRegion.io("doorbell", 4, ops))
         self.io = AddressSpace(self.io_root, "I/O")
         self.cpu = X86CPU(self.mem, self.io, backend=backend)
+        # vendor-defined x87 pointer handling follows the oracle CPU's vendor
+        self.cpu.fxsr_errptr_needs_es = host_vendor() == "AuthenticAMD"
         self.host = self.ram.host
         image.write_to(self.write)
         self.write(im.VAR_DONE, image.labels["vm_done"].to_bytes(8, "little"))

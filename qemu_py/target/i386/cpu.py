@@ -62,6 +62,9 @@ class X86CPU:
         self.memory_as = memory_as
         self.io_as = io_as
         self.fp_enabled = fp           # x87 / SSE floating point (approximate) decode
+        # vendor-defined: AMD's FXRSTOR loads FOP/FIP/FDP only when FSW.ES is set (Intel:
+        # always, the default); set to model an AMD CPU (the differential suite on AMD)
+        self.fxsr_errptr_needs_es = False
         self.cpu_index = cpu_index
         self.mmu = SoftMMU(memory_as, NB_MMU_MODES, self._tlb_fill,
                            on_code_write=self._on_code_write, is_code_page=self._is_code_page)
@@ -394,8 +397,12 @@ class X86CPU:
             info = REG_INFO.get(r)
             return self.gpr(info[0]) if info is not None else 0
 
+        legacy = (Register.ES, Register.CS, Register.SS, Register.DS)
         for m in InstructionInfoFactory().info(ins).used_memory():
-            if m.segment != Register.SS:
+            # 64-bit mode ignores CS/DS/ES/SS overrides: an RSP/RBP base still means SS
+            if m.segment != Register.SS and not (
+                    m.segment in legacy and m.base in (Register.RSP, Register.RBP,
+                                                       Register.ESP, Register.EBP)):
                 continue
             va = (val(m.base) + val(m.index) * m.scale + m.displacement) & M64
             if ((va >> 47) + 1) & 0x1FFFF > 1:

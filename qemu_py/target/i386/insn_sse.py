@@ -33,8 +33,8 @@ from . import cc as CC
 from .excp import X86Exception
 from .insn_arith import HELPER_CHECK_ALIGN16
 from .state import (CC_C, CC_P, CC_Z, EXCP06_ILLOP, EXCP07_PREX, HF_EM_MASK, HF_OSFXSR_MASK,
-                    HF_TS_MASK, MXCSR, XMM, EXCP0D_GPF)
-from .translate import G_CC_SRC, REG_INFO, code_name, insn, insn_opt
+                    HF_TS_MASK, MXCSR, XMM, EXCP0D_GPF, EFER, EFER_LMA, HF_CS64_MASK)
+from .translate import G_CC_SRC, HELPER_PROBE_WRITE, REG_INFO, code_name, insn, insn_opt
 
 M64 = 0xFFFF_FFFF_FFFF_FFFF
 M128 = (1 << 128) - 1
@@ -108,7 +108,9 @@ def _mov128(s, insn, aligned):
     c.gen_ld_i64(hi, xmm_off(r, 1))
     a2 = s.tmp()
     c.gen_add_i64(a2, ea, 8)
-    s.ld(a2, 3)                        # both halves must be writable before either is written
+    # both halves must be writable before either is written (a write fault, CR2 the
+    # first inaccessible byte)
+    s.call(HELPER_PROBE_WRITE, [], [ea, s.const(16, I32), s.const(s.mmu_idx, I32)])
     s.st(ea, 3, lo)
     s.st(a2, 3, hi)
 
@@ -600,11 +602,7 @@ def gen_SSE_shift(s, insn):
     if insn.op_kind(1) == OpKind.IMMEDIATE8:
         count = s.const(insn.immediate(1) & 0xFF)
     else:
-        lo, hi = _load_src(s, insn, 1, 16, True)
-        count = s.tmp()
-        # counts above 64 bits saturate
-        from qemu_py.tcg.ir import Cond
-        s.c.gen_movcond_i64(count, hi, 0, lo, 0xFFFF, Cond.EQ)
+        count, _ = _load_src(s, insn, 1, 16, True)     # the count is SRC[63:0]
     s.c.call(_SHIFT_HELPERS[name], [], [s.const(xmm_index(insn.op_register(0)), I32), count])
 
 
@@ -780,19 +778,39 @@ def gen_STMXCSR(s, insn):
         s.st(s.ea(insn), 2, t)
 
 
-def _fxsave(cpu, addr: int, mmu_idx: int, is64: int):
-    from .insn_x87 import fxsave_image
+FXSAVE_WRITTEN = 416      # bytes 416-511 are reserved or software-available: not written
+
+
+def _fx_probe(cpu, addr: int, access: int, mmu_idx: int):
+    """The checks FXSAVE/FXRSTOR make before touching memory, in the order the CPU
+    makes them: a non-canonical first or last byte (#GP(0), #SS(0) for an SS
+    reference), a base not 16-byte aligned (#GP(0)), then paging: the last byte
+    of the 512-byte image first, so a fault in the image's second page reports
+    CR2 = base + 511 (measured on the oracle CPUs), then the first byte."""
+    last = (addr + 511) & M64
+    if cpu.env_q[EFER] & EFER_LMA:
+        for a in (addr, last):
+            if ((a >> 47) + 1) & 0x1FFFF > 1:
+                e = X86Exception(EXCP0D_GPF, 0)
+                e.noncanonical = a
+                raise e
     if addr & 15:
         raise X86Exception(EXCP0D_GPF, 0)
+    cpu.mmu.lookup(last, access, mmu_idx)
+    cpu.mmu.lookup(addr, access, mmu_idx)
+
+
+def _fxsave(cpu, addr: int, mmu_idx: int, is64: int):
+    from .insn_x87 import fxsave_image
+    _fx_probe(cpu, addr, 1, mmu_idx)
     data = fxsave_image(cpu, is64)
-    for i in range(0, 512, 8):
+    for i in range(0, FXSAVE_WRITTEN, 8):
         cpu.st_mmu(addr + i, int.from_bytes(data[i:i + 8], "little"), 8, mmu_idx)
 
 
 def _fxrstor(cpu, addr: int, mmu_idx: int, is64: int):
     from .insn_x87 import fxrstor_image
-    if addr & 15:
-        raise X86Exception(EXCP0D_GPF, 0)
+    _fx_probe(cpu, addr, 0, mmu_idx)
     data = b"".join(cpu.ld_mmu(addr + i, 8, mmu_idx).to_bytes(8, "little")
                     for i in range(0, 512, 8))
     mx = int.from_bytes(data[24:28], "little")
@@ -810,7 +828,7 @@ def gen_FXSAVE(s, insn):
     if s.flags & (HF_TS_MASK | HF_EM_MASK):
         s.gen_exception(EXCP07_PREX if s.flags & HF_TS_MASK else EXCP06_ILLOP)
         return
-    is64 = int(code_name(insn.code).startswith("FXSAVE64"))
+    is64 = int(code_name(insn.code).startswith("FXSAVE64")) | (2 if s.flags & HF_CS64_MASK else 0)
     s.gen_update_eip_cur()
     s.call(H_FXSAVE, [], [s.ea(insn), s.const(s.mmu_idx, I32), s.const(is64, I32)])
 
@@ -820,7 +838,7 @@ def gen_FXRSTOR(s, insn):
     if s.flags & (HF_TS_MASK | HF_EM_MASK):
         s.gen_exception(EXCP07_PREX if s.flags & HF_TS_MASK else EXCP06_ILLOP)
         return
-    is64 = int(code_name(insn.code).startswith("FXRSTOR64"))
+    is64 = int(code_name(insn.code).startswith("FXRSTOR64")) | (2 if s.flags & HF_CS64_MASK else 0)
     s.gen_update_eip_cur()
     s.call(H_FXRSTOR, [], [s.ea(insn), s.const(s.mmu_idx, I32), s.const(is64, I32)])
 

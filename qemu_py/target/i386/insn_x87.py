@@ -540,6 +540,8 @@ def gen_FFREE(s, insn):
 
 
 def fxsave_image(cpu, is64: int) -> bytes:
+    """The FXSAVE image; IS64 bit 0: REX.W (FXSAVE64), bit 1: 64-bit code (XMM8-15 are
+    in the image in 64-bit mode with or without REX.W)."""
     env = cpu.env_q
     _sync_top(cpu)
     ftw = 0
@@ -554,7 +556,7 @@ def fxsave_image(cpu, is64: int) -> bytes:
     for i in range(8):
         r = (_top(cpu) + i) & 7
         struct.pack_into("<QH", img, 32 + 16 * i, env[FPREGS + 2 * r], env[FPREGS + 2 * r + 1])
-    for i in range(16 if is64 else 8):
+    for i in range(16 if is64 & 2 else 8):
         struct.pack_into("<QQ", img, 160 + 16 * i, env[XMM + 2 * i], env[XMM + 2 * i + 1])
     return bytes(img)
 
@@ -562,16 +564,18 @@ def fxsave_image(cpu, is64: int) -> bytes:
 def fxrstor_image(cpu, img: bytes, is64: int):
     env = cpu.env_q
     fcw, fsw, ftw, fop = struct.unpack_from("<HHBxH", img, 0)
-    env[FPUC], env[FPUS], env[FPOP] = fcw, fsw, fop
+    env[FPUC], env[FPUS], env[FPOP] = fcw & 0x1F7F | 0x40, fsw, fop   # FCW as FLDCW loads it
     env[FPSTT] = (fsw >> 11) & 7
     env[FPIP], env[FPDP] = struct.unpack_from("<QQ", img, 8)
+    if cpu.fxsr_errptr_needs_es and not fsw & 0x80:
+        env[FPOP] = env[FPIP] = env[FPDP] = 0     # AMD: only with an exception pending
     env[MXCSR] = struct.unpack_from("<I", img, 24)[0]
     env[FPTAGS] = (~ftw) & 0xFF
     for i in range(8):
         r = (env[FPSTT] + i) & 7
         m, se = struct.unpack_from("<QH", img, 32 + 16 * i)
         env[FPREGS + 2 * r], env[FPREGS + 2 * r + 1] = m, se
-    for i in range(16 if is64 else 8):
+    for i in range(16 if is64 & 2 else 8):
         env[XMM + 2 * i], env[XMM + 2 * i + 1] = struct.unpack_from("<QQ", img, 160 + 16 * i)
 
 
