@@ -35,7 +35,9 @@ import itertools
 import linecache
 import os
 
-from .ir import BITS, MASK, Cond, I64, IRError, MemOp, TempKind
+from .ir import BITS, EXIT_REQUESTED, MASK, Cond, I64, IRError, MemOp, TempKind
+from .optimize import _zmask_of
+from .selfloop import plan_self_loop
 from .semantics import evaluate
 from .tb import Runtime, TranslationBlock
 
@@ -66,10 +68,20 @@ class _Gen:
         self.store_plan: dict[int, set] | None = None
         self.inline: dict[int, str] = {}
         self.cur = None
-        self.use_count: dict[int, int] = {}
+        self.use_count = self.count_uses(ops)
+        self.loop = None               # LoopPlan when the TB is peeled into a loop
+        self.in_loop = False           # emitting the specialised loop body
+        self.zk: dict[str, int] | None = None   # loop body: bits that may be set, by name
+        self.assign_log: list[str] = []
+        self.no_fuse: set[int] = set()
+
+    @staticmethod
+    def count_uses(ops) -> dict[int, int]:
+        uses: dict[int, int] = {}
         for op in ops:
             for t in op.args[op.nb_oargs:op.nb_oargs + op.nb_iargs]:
-                self.use_count[id(t)] = self.use_count.get(id(t), 0) + 1
+                uses[id(t)] = uses.get(id(t), 0) + 1
+        return uses
 
     # -- naming -----------------------------------------------------------------------
     def v(self, t) -> str:
@@ -92,8 +104,20 @@ class _Gen:
         n = self.v(t)
         if t.kind == TempKind.GLOBAL:
             self.assigned_globals[n] = t
-        self.ge_known.pop(n, None)
+        self.forget(n)
         return n
+
+    def forget(self, n: str):
+        """N is assigned: facts about its old value no longer hold."""
+        self.ge_known.pop(n, None)
+        if self.zk is not None:
+            self.zk.pop(n, None)
+        self.assign_log.append(n)
+
+    def zget(self, t, m: int) -> int:
+        if t.kind == TempKind.CONST:
+            return t.value
+        return self.zk.get(self.names.get(id(t), ""), m)
 
     def mask_needed(self, op) -> bool:
         """False when the result of add/sub OP may stay unmasked: it is an
@@ -210,6 +234,7 @@ class _Gen:
     def load_globals(self, ind: int, which=None):
         for n, t in (which if which is not None else self.used_globals).items():
             self.emit(ind, f"{n} = env[{t.offset >> 3}]")
+            self.forget(n)
 
     # -- expressions --------------------------------------------------------------------
     def cmp(self, cond: Cond, a: str, b: str, type_) -> str:
@@ -257,20 +282,33 @@ class _Gen:
             return
         if base == "goto_tb":
             n = a[0]
-            if self.chain_self and self.tb.jmp_target[n] == self.tb.pc:
+            if self.loop is not None and op is self.loop_goto:
+                self.budget_exit(ind)
+                if self.in_loop:
+                    self.emit(ind, "continue")
+                else:
+                    self.emit_loop(ind)
+            elif self.loop is None and self.chain_self and self.tb.jmp_target[n] == self.tb.pc:
                 self.self_loop = True
+                self.self_loop_exit(n, ind)
                 self.emit(ind, "continue")
             else:
+                if self.in_loop:
+                    self.materialize(ind)
                 self.emit(ind, f"_n = J[{n}]")
                 self.emit(ind, "if _n is not None:")
                 self.store_globals(ind + 1)
                 self.emit(ind + 1, "return _n")
             return
         if base == "exit_tb":
+            if self.in_loop and not (self.cur and self.ops[self.cur - 1].opdef.base == "goto_tb"):
+                self.materialize(ind)
             self.store_globals(ind)
             self.emit(ind, f"return {a[0]}")
             return
         if base == "lookup_and_goto_ptr":
+            if self.in_loop:
+                self.materialize(ind)
             self.store_globals(ind)
             self.emit(ind, "return LOOKUP()")
             return
@@ -304,7 +342,7 @@ class _Gen:
         x = ins[0] if ins else None
         y = ins[1] if len(ins) > 1 else None
         e = None
-        if base == "mov":
+        if base == "mov" or (self.zk is not None and self.redundant_mask(op, m)):
             e = x
         elif base == "add":
             e = f"({x} + {y}) & {M}" if self.mask_needed(op) else f"{x} + {y}"
@@ -418,8 +456,18 @@ class _Gen:
             raise IRError(f"python backend: no lowering for op {d.name} (a backend bug)")
         if self.fusable(op):
             self.inline[id(a[0])] = e          # evaluated inside the next op's statement
-            return
-        self.emit(ind, f"{self.out(a[0])} = {e}")
+        else:
+            self.emit(ind, f"{self.out(a[0])} = {e}")
+        if self.zk is not None:
+            self.zk[self.names.get(id(a[0]), "")] = _zmask_of(op, self.zget)
+
+    def redundant_mask(self, op, m: int) -> bool:
+        """A zero extension or an AND with a constant that clears no bit that may be set."""
+        base = op.opdef.base
+        ext = {"ext8u": 0xFF, "ext16u": 0xFFFF, "ext32u": 0xFFFF_FFFF}.get(base)
+        if base == "and" and op.args[2].kind == TempKind.CONST:
+            ext = op.args[2].value
+        return ext is not None and self.zget(op.args[1], m) & ~ext & m == 0
 
     # ops whose emitted code mentions each input exactly once
     _ONCE = frozenset(["mov", "add", "sub", "mul", "and", "or", "xor", "andc", "orc", "eqv",
@@ -433,6 +481,8 @@ class _Gen:
         mentions it once: emit OP's expression inline there."""
         d = op.args[0]
         if d.kind not in (TempKind.EBB, TempKind.TB) or self.use_count.get(id(d), 0) != 1:
+            return False
+        if id(d) in self.no_fuse:
             return False
         if self.cur is None or self.cur + 1 >= len(self.ops):
             return False
@@ -510,6 +560,7 @@ class _Gen:
         if eg is not None:
             n = self.v(eg)
             self.emit(ind, f"{n} = env[{eg.offset >> 3}]")
+            self.forget(n)
 
     def sync_exit(self, ind: int):
         eg = self.rt.exit_global
@@ -616,10 +667,16 @@ class _Gen:
                     cond = Cond(op.args[2])
                     self.emit(ind, f"if not ({self.cmp(cond, x, y, op.opdef.type)}):")
                     saved = dict(self.ge_known)
+                    saved_zk = dict(self.zk) if self.zk is not None else None
+                    mark = len(self.assign_log)
                     if cond == Cond.LTU and op.args[1].kind == TempKind.CONST:
                         self.ge_known[x] = op.args[1].value      # fall-through: x >= c
                     self.emit_range(k + 1, q, ind + 1)
-                    self.ge_known = saved
+                    # at the label: what held before the branch, less what the block assigned
+                    assigned = set(self.assign_log[mark:])
+                    self.ge_known = {n: v for n, v in saved.items() if n not in assigned}
+                    if saved_zk is not None:
+                        self.zk = {n: v for n, v in saved_zk.items() if n not in assigned}
                 # br: the ops up to the label are unreachable
                 k = q
                 continue
@@ -659,6 +716,7 @@ class _Gen:
                 self.emit(cur + 1, "continue")
             elif b == "goto_tb" and self.chain_self and self.tb.jmp_target[op.args[0]] == self.tb.pc:
                 self.self_loop = True
+                self.self_loop_exit(op.args[0], cur)
                 self.emit(cur, "_L = -1")
                 self.emit(cur, "continue")
             else:
@@ -666,6 +724,77 @@ class _Gen:
         if len(self.lines) == body_start:
             self.emit(cur, "pass")
         self.emit(ind, "raise RuntimeError('TB fell off its end')")
+
+    # -- self-loops: peeled first pass, specialised loop body ----------------------------
+    def side_effects(self) -> bool:
+        """The TB may run device code (slow paths, helpers), which may invalidate it."""
+        for op in self.ops:
+            b = op.opdef.base
+            if b in ("qemu_ld", "qemu_st") or (b == "call" and not op.args[-1].flags & 4):
+                return True
+        return False
+
+    def budget_exit(self, ind: int):
+        """At the back edge: leave when the budget cannot pay for another pass, or
+        when device code run by this pass invalidated the TB (a foreign write)."""
+        plan = self.loop
+        inval = " or TB.invalid" if self.side_effects() else ""
+        self.emit(ind, f"if {self.v(plan.budget)} < {plan.icount}{inval}:")
+        if self.in_loop:
+            self.materialize(ind + 1)
+        self.store_globals(ind + 1)
+        self.emit(ind + 1, f"return {EXIT_REQUESTED}")
+
+    def self_loop_exit(self, slot: int, ind: int):
+        """Unpeeled self-loop: leave through the slot when device code run by this
+        pass invalidated the TB (the budget is checked at the top)."""
+        if self.side_effects():
+            self.emit(ind, "if TB.invalid:")
+            self.store_globals(ind + 1)
+            self.emit(ind + 1, f"return {slot + 1}")
+
+    def materialize(self, ind: int):
+        """Compute the loop body's sunk definitions where the loop is left."""
+        cur, self.cur = self.cur, None
+        for op in self.loop.sunk:
+            self.op_stmt(op, ind)
+        self.cur = cur
+
+    def emit_loop(self, ind: int):
+        plan = self.loop
+        saved = (self.ops, self.use_count, self.label_pos, self.insn, self.ge_known, self.zk,
+                 self.store_plan, self.cur)
+        self.ops = plan.ops
+        self.use_count = self.count_uses(plan.ops + plan.sunk)
+        if not self.structured():
+            raise IRError("python backend: a self-loop body lost its structure (a backend bug)")
+        self.insn = -1
+        names = self.names
+        self.ge_known = {names[i]: v for i, v in plan.lower.items() if i in names}
+        self.zk = {names[i]: v for i, v in plan.zmask.items() if i in names}
+        self.store_plan = None
+        self.in_loop = True
+        self.emit(ind, "while True:")
+        self.emit_range(0, len(plan.ops), ind + 1)
+        self.in_loop = False
+        (self.ops, self.use_count, self.label_pos, self.insn, self.ge_known, self.zk,
+         self.store_plan, self.cur) = saved
+
+    def plan_loop(self):
+        """Peel a structured TB with one goto_tb back to its start."""
+        eg = self.rt.exit_global
+        if not self.chain_self or eg is None:
+            return
+        gotos = [i for i, op in enumerate(self.ops) if op.opdef.base == "goto_tb"
+                 and self.tb.jmp_target[op.args[0]] == self.tb.pc]
+        if len(gotos) != 1:
+            return
+        gids = {id(t) for t in self.used_globals.values()}
+        plan = plan_self_loop(self.ops, gotos[0], eg, gids)
+        if plan is not None:
+            self.loop = plan
+            self.loop_goto = self.ops[gotos[0]]
+            self.no_fuse = set(plan.invariant)
 
     # -- whole function -----------------------------------------------------------------
     def generate(self) -> str:
@@ -694,8 +823,12 @@ class _Gen:
             op.opdef.base == "goto_tb" and self.tb.jmp_target[op.args[0]] == self.tb.pc
             for op in self.ops)
         loads = None
-        if structured and not will_loop:
+        if structured and will_loop:
+            self.plan_loop()
+        if structured and (not will_loop or self.loop is not None):
             loads, self.store_plan = self.sync_plan()
+        if self.loop is not None:
+            loads = None                 # the loop's exits store every assigned global
         # The body is generated at indent 2 (inside a potential while loop).
         if structured:
             self.emit_range(0, len(self.ops), 2)
@@ -738,7 +871,7 @@ class PyBackend:
         filename = f"<tcg-tb-{tb.pc:x}-{next(_seq)}>"
         ns = g.ns
         ns.update(env=rt.env_q, envl=rt.env_l, envw=rt.env_w, envb=rt.env_b, cpu=rt.cpu,
-                  J=tb.jmp_dest, LOOKUP=rt.lookup_tb, LD=rt.ld_slow, ST=rt.st_slow)
+                  J=tb.jmp_dest, LOOKUP=rt.lookup_tb, LD=rt.ld_slow, ST=rt.st_slow, TB=tb)
         code = compile(src, filename, "exec")
         linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
         exec(code, ns)
