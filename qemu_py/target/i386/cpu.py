@@ -49,6 +49,27 @@ def make_backend(name: str, dump_dir: str | None = None):
     raise ValueError(f"unknown TCG backend '{name}' (known: interp, python)")
 
 
+def _bit_offset_displacement(ins, val) -> int:
+    """Bytes BT/BTS/BTR/BTC with a register bit offset add to their memory operand's
+    address (the offset is signed and selects an operand-sized unit), else 0."""
+    from iced_x86 import Mnemonic, OpKind
+    if ins.mnemonic not in (Mnemonic.BT, Mnemonic.BTS, Mnemonic.BTR, Mnemonic.BTC) or \
+            ins.op_count < 2 or ins.op1_kind != OpKind.REGISTER or \
+            ins.op0_kind != OpKind.MEMORY:
+        return 0
+    size = _reg_size(ins.op_register(1))
+    bits = 8 * size
+    off = val(ins.op_register(1)) & ((1 << bits) - 1)
+    if off >> (bits - 1):
+        off -= 1 << bits
+    return (off >> (bits.bit_length() - 1)) * size
+
+
+def _reg_size(reg) -> int:
+    from iced_x86 import RegisterInfo
+    return RegisterInfo(reg).size
+
+
 class X86CPU:
     BUDGET_SLOT = BUDGET
 
@@ -405,6 +426,7 @@ class X86CPU:
                                                        Register.ESP, Register.EBP)):
                 continue
             va = (val(m.base) + val(m.index) * m.scale + m.displacement) & M64
+            va = (va + _bit_offset_displacement(ins, val)) & M64
             if ((va >> 47) + 1) & 0x1FFFF > 1:
                 return True
         return False

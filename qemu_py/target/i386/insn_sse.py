@@ -761,7 +761,7 @@ def _ldmxcsr(cpu, v: int):
     cpu.env_q[MXCSR] = v
 
 
-H_LDMXCSR = Helper("ldmxcsr", _ldmxcsr, None, (I64,), CallFlags.NO_RWG)
+H_LDMXCSR = Helper("ldmxcsr", _ldmxcsr, None, (I64,), CallFlags.NO_WRITE_GLOBALS)
 
 
 @insn("LDMXCSR_M32")
@@ -819,8 +819,9 @@ def _fxrstor(cpu, addr: int, mmu_idx: int, is64: int):
     fxrstor_image(cpu, data, is64)
 
 
-H_FXSAVE = Helper("fxsave", _fxsave, None, (I64, I32, I32), CallFlags.NO_RWG)
-H_FXRSTOR = Helper("fxrstor", _fxrstor, None, (I64, I32, I32), CallFlags.NO_RWG)
+H_FXSAVE = Helper("fxsave", _fxsave, None, (I64, I32, I32), CallFlags.NO_WRITE_GLOBALS)
+H_FXRSTOR = Helper("fxrstor", _fxrstor, None, (I64, I32, I32),
+                    CallFlags.NO_WRITE_GLOBALS)
 
 
 @insn("FXSAVE_M512BYTE", "FXSAVE64_M512BYTE")

@@ -385,7 +385,8 @@ class DisasContext:
             return False
         if self._rmw_for is not ins:
             self._rmw_for = ins
-            self._rmw = any(m.access == OpAccess.READ_WRITE
+            # CMPXCHG* (iced: read, conditional write) write their destination always
+            self._rmw = any(m.access in (OpAccess.READ_WRITE, OpAccess.READ_COND_WRITE)
                             for m in _INFO_FACTORY.info(ins).used_memory())
         return self._rmw
 
