@@ -192,9 +192,14 @@ class KVMAccel:
     """KVM for one machine: VM, memory slots, vCPU 0, exits, interrupts, scheduling."""
 
     def __init__(self, vmstate, machine, loop, device: str = "/dev/kvm"):
+        cfg = getattr(vmstate, "config", None)
+        if cfg is not None and cfg.icount is not None:
+            from qemu_py.launch import StartupError
+            raise StartupError("-icount is not allowed with hardware virtualization")
         self.vmstate = vmstate
         self.machine = machine
         self.loop = loop
+        self.limitations = host_limitations(device)
         self.kvm = KVM(device)
         self.vm = self.kvm.create_vm()
         for setter in (self.vm.set_identity_map_addr, self.vm.set_tss_addr):
@@ -405,6 +410,24 @@ class KVMAccel:
         self.timer.close()
         self.vm.close()
         self.kvm.close()
+
+
+def host_limitations(device: str = "/dev/kvm", warn: bool = True) -> list[str]:
+    """On a PVM host: what guests cannot do here (probed once per process, see
+    :mod:`.probe`), each also printed as a warning. Empty on VMX/SVM hosts."""
+    from . import probe
+    from .host import probe_kind
+    if probe_kind() != "pvm":
+        return []
+    found = probe.limitations(probe.cached_user_to_kernel(device))
+    if warn:
+        print("qemu-py: warning: -accel kvm: /dev/kvm is a PVM backend: guest kernel-mode code "
+              "runs in KVM's instruction emulator (about 1 us per instruction; x87/SSE/AVX/"
+              "POPCNT there stop the VM)", file=sys.stderr)
+        if found:
+            print(f"qemu-py: warning: -accel kvm: on this host {'; '.join(found)} (probed)",
+                  file=sys.stderr)
+    return found
 
 
 def kvm_init_error(device: str = "/dev/kvm") -> str | None:

@@ -6,7 +6,15 @@ local-APIC timer interrupt and ends by writing 0 to ``isa-debug-exit`` at
 port 0xf4 (on failure it writes the number of the failed check).
 
 With run-time options only (``qemu-py -icount shift=0``, ``qemu-py -accel
-tcg,backend=interp``, ``-d ...``) the same guest is booted with them.
+tcg,backend=interp``, ``qemu-py -accel kvm``, ``-d ...``) the same guest is
+booted with them; an ``-accel`` given replaces the default ``-accel tcg``
+(so ``-accel kvm`` without a usable /dev/kvm fails as QEMU does, and
+``-accel kvm:tcg`` falls back).
+
+Under KVM on a PVM host (see ``docs/kvm.md``) the guest's return from user
+mode cannot work: SYSCALL from guest CPL3 stays at CPL3 there. The guest then
+faults and exits with its own status; qemu-py adds an error line that names
+the probed cause.
 
 Exit status mapping: isa-debug-exit makes QEMU exit with ``(value << 1) | 1``,
 so a guest can never produce 0 by itself. For this default run only, status
@@ -20,6 +28,8 @@ import os
 
 DEFAULT_ARGS = ["-M", "microvm", "-accel", "tcg", "-display", "none", "-serial", "stdio",
                 "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+GUEST_ACCELS = ("tcg", "kvm")
+SYSCALL_CHECK = 6            # "sum of squares computed at CPL3": back through SYSCALL
 
 
 def wants_default_guest(cfg, argv: list[str]) -> bool:
@@ -32,7 +42,7 @@ def wants_default_guest(cfg, argv: list[str]) -> bool:
         return True
     return (cfg.machine is None and cfg.kernel is None and cfg.qtest is None
             and not cfg.monitors and not cfg.devices and not cfg.serials
-            and not cfg.chardevs and all(n == "tcg" for n, _ in cfg.accels))
+            and not cfg.chardevs and all(n in GUEST_ACCELS for n, _ in cfg.accels))
 
 
 def default_image() -> str:
@@ -44,16 +54,23 @@ def default_image() -> str:
     return os.path.join(root, "images", "default", "default.elf")
 
 
-def default_argv() -> list[str]:
-    return DEFAULT_ARGS + ["-kernel", default_image()]
+def default_argv(accel_given: bool = False) -> list[str]:
+    """The machine and devices for the default guest; ``-accel tcg`` unless the
+    caller chose an accelerator."""
+    args = list(DEFAULT_ARGS)
+    if accel_given:
+        i = args.index("-accel")
+        del args[i:i + 2]
+    return args + ["-kernel", default_image()]
 
 
 def run_default_guest(extra: list[str] | None = None) -> int:
     from qemu_py.cli import UsageError, parse_args
     from qemu_py.launch import Emulator, StartupError, _err
-    argv = list(extra or []) + default_argv()
+    extra = list(extra or [])
     try:
-        cfg = parse_args(argv, "x86_64")
+        accel_given = bool(parse_args(extra, "x86_64").accels)
+        cfg = parse_args(extra + default_argv(accel_given), "x86_64")
     except UsageError as e:
         return _err(str(e))
     emu = Emulator(cfg)
@@ -62,4 +79,23 @@ def run_default_guest(extra: list[str] | None = None) -> int:
     except StartupError as e:
         return _err(str(e))
     status = emu.run()
-    return 0 if status == 1 else status
+    kvm = getattr(emu, "kvm", None)
+    if kvm is not None and kvm.error is not None:
+        return 1                              # the vCPU failed (reported on stderr)
+    if status == 1:
+        return 0
+    syscall = [t for t in (kvm.limitations if kvm is not None else []) if t.startswith("SYSCALL")]
+    if syscall:
+        _err(kvm_failure_text(status, syscall[0]))
+    return status
+
+
+def kvm_failure_text(status: int, limitation: str) -> str:
+    """Why the default guest failed under KVM on a host that cannot run SYSCALL
+    from guest user mode (LIMITATION: the probe's finding)."""
+    value = status >> 1
+    what = f"unexpected exception {value - 0x40}" if value >= 0x40 else f"check {value} failed"
+    return (f"the default guest failed under -accel kvm (exit status {status}: {what}): its "
+            f"check {SYSCALL_CHECK} comes back from user mode through SYSCALL/SYSRET, but on "
+            f"this host's KVM (PVM) {limitation} (probed); use -accel tcg, or a host with "
+            "VMX or SVM")
