@@ -74,6 +74,8 @@ class _Gen:
         self.zk: dict[str, int] | None = None   # loop body: bits that may be set, by name
         self.assign_log: list[str] = []
         self.no_fuse: set[int] = set()
+        self.shifted: dict[int, tuple] = {}    # fused shl results: id -> (input, count)
+        self.budget_fix = 0            # unrolled pass: budget taken ahead for later passes
 
     @staticmethod
     def count_uses(ops) -> dict[int, int]:
@@ -283,6 +285,8 @@ class _Gen:
         if base == "goto_tb":
             n = a[0]
             if self.loop is not None and op is self.loop_goto:
+                if self.budget_fix:
+                    return                   # an unrolled pass: the next one follows
                 self.budget_exit(ind)
                 if self.in_loop:
                     self.emit(ind, "continue")
@@ -333,6 +337,7 @@ class _Gen:
         ty = d.type if d.type is not None else I64
         a = op.args
         no, ni = op.nb_oargs, op.nb_iargs
+        scaled = self.scaled_add(op) if base == "add" else None
         ins = [self.v(t) for t in a[no:no + ni]]
         cargs = a[no + ni:]
         m = MASK[ty]
@@ -345,7 +350,8 @@ class _Gen:
         if base == "mov" or (self.zk is not None and self.redundant_mask(op, m)):
             e = x
         elif base == "add":
-            e = f"({x} + {y}) & {M}" if self.mask_needed(op) else f"{x} + {y}"
+            s = scaled or f"{x} + {y}"
+            e = f"({s}) & {M}" if self.mask_needed(op) else s
         elif base == "sub":
             e = f"({x} - {y}) & {M}" if self.mask_needed(op) else f"{x} - {y}"
         elif base == "mul":
@@ -456,10 +462,22 @@ class _Gen:
             raise IRError(f"python backend: no lowering for op {d.name} (a backend bug)")
         if self.fusable(op):
             self.inline[id(a[0])] = e          # evaluated inside the next op's statement
+            if base == "shl" and a[2].kind == TempKind.CONST and a[1].kind != TempKind.CONST:
+                self.shifted[id(a[0])] = (a[1], a[2].value & (bits - 1))
         else:
             self.emit(ind, f"{self.out(a[0])} = {e}")
         if self.zk is not None:
             self.zk[self.names.get(id(a[0]), "")] = _zmask_of(op, self.zget)
+
+    def scaled_add(self, op) -> str | None:
+        """add(x, shl(x, k)) with the shift fused into the add (LEA's base+index*2**k
+        with base == index): x * (2**k + 1), one Python operation instead of two."""
+        for t, other in ((op.args[2], op.args[1]), (op.args[1], op.args[2])):
+            src = self.shifted.get(id(t))
+            if src is not None and src[0] is other and id(t) in self.inline:
+                del self.inline[id(t)]
+                return f"{self.v(other)} * {(1 << src[1]) + 1}"
+        return None
 
     def redundant_mask(self, op, m: int) -> bool:
         """A zero extension or an AND with a constant that clears no bit that may be set."""
@@ -755,6 +773,9 @@ class _Gen:
 
     def materialize(self, ind: int):
         """Compute the loop body's sunk definitions where the loop is left."""
+        if self.budget_fix:
+            b = self.v(self.loop.budget)
+            self.emit(ind, f"{b} = {b} + {self.budget_fix}")
         cur, self.cur = self.cur, None
         for op in self.loop.sunk:
             self.op_stmt(op, ind)
@@ -768,17 +789,31 @@ class _Gen:
         self.use_count = self.count_uses(plan.ops + plan.sunk)
         if not self.structured():
             raise IRError("python backend: a self-loop body lost its structure (a backend bug)")
-        self.insn = -1
-        names = self.names
-        self.ge_known = {names[i]: v for i, v in plan.lower.items() if i in names}
-        self.zk = {names[i]: v for i, v in plan.zmask.items() if i in names}
         self.store_plan = None
         self.in_loop = True
         self.emit(ind, "while True:")
-        self.emit_range(0, len(plan.ops), ind + 1)
+        u, n = plan.unroll, plan.icount
+        if u > 1:
+            # enough budget for U passes: one check and one subtraction for all of them
+            b = self.v(plan.budget)
+            self.emit(ind + 1, f"if {b} >= {u * n}:")
+            self.emit(ind + 2, f"{b} = {b} - {u * n}")
+            for j in range(1, u + 1):
+                self.budget_fix = (u - j) * n
+                self.loop_pass(1, ind + 2)
+        self.loop_pass(0, ind + 1)
         self.in_loop = False
         (self.ops, self.use_count, self.label_pos, self.insn, self.ge_known, self.zk,
          self.store_plan, self.cur) = saved
+
+    def loop_pass(self, start: int, ind: int):
+        """One pass over the loop body from the facts at its head."""
+        plan, names = self.loop, self.names
+        self.insn = -1
+        self.ge_known = {names[i]: v for i, v in plan.lower.items() if i in names}
+        self.zk = {names[i]: v for i, v in plan.zmask.items() if i in names}
+        self.emit_range(start, len(plan.ops), ind)
+        self.budget_fix = 0
 
     def plan_loop(self):
         """Peel a structured TB with one goto_tb back to its start."""

@@ -37,6 +37,8 @@ from .semantics import PURE_BASES
 
 _NO_MOVE = frozenset(["div", "divu", "rem", "remu", "mulu2", "muls2", "add2", "sub2"])
 _EXITS = ("exit_tb", "goto_tb", "lookup_and_goto_ptr")
+UNROLL = 4                 # passes per budget check in a pure loop body
+UNROLL_MAX_OPS = 48
 
 
 class LoopPlan:
@@ -44,6 +46,9 @@ class LoopPlan:
 
     ``ops``: the body (prologue branch, invariant and sunk ops removed);
     ``sunk``: ops to evaluate, in order, where the loop is left;
+    ``unroll``: passes run per budget check (the fast path when the budget
+    covers them all; an exit from an earlier pass gives back what it took
+    ahead for the later ones);
     ``invariant``: ids of the results the peeled pass must leave in locals;
     ``zmask``/``lower``: id(temp) -> possibly-set bits / unsigned lower bound
     at the loop head; ``budget``/``icount``: the budget global and the TB's
@@ -58,6 +63,7 @@ class LoopPlan:
         self.lower = lower
         self.budget = budget
         self.icount = icount
+        self.unroll = 1                 # passes per budget check
 
 
 def _ins(op):
@@ -267,8 +273,11 @@ def plan_self_loop(ops, target: int, budget, globals_ids: set) -> LoopPlan | Non
                         changed = True
                         break
     out = [ops[k] for k in body if k not in drop and k not in sunk]
-    return LoopPlan(out, [ops[k] for k in sorted(sunk)], zmask, lower, budget, icount,
+    plan = LoopPlan(out, [ops[k] for k in sorted(sunk)], zmask, lower, budget, icount,
                     invariant)
+    if pure_body and out[-1] is ops[target] and len(out) <= UNROLL_MAX_OPS:
+        plan.unroll = UNROLL
+    return plan
 
 
 __all__ = ["LoopPlan", "plan_self_loop", "backedge_facts"]

@@ -85,6 +85,21 @@ def test_flags_computed_only_at_the_loop_exits_are_exact():
     assert "g_cc_dst = g_rdx" in loop_body.split("if not (g_rdx != 0):")[1]   # at the exit only
 
 
+@pytest.mark.parametrize("count", [41, 42, 43, 44])
+def test_a_loop_ending_in_any_unrolled_pass_retires_exactly_its_instructions(count):
+    """Pure loop bodies run several passes per budget check; leaving the loop in
+    any of them gives back the budget taken ahead for the others."""
+    runs = []
+    for backend in ("interp", "python"):
+        bed = X86Bed(backend)
+        bed.load(MIX)
+        bed.set("rdx", count)
+        n = bed.cpu.exec(100000)
+        runs.append((n, bed.state()))
+    assert runs[0] == runs[1] and runs[0][0] == 6 * count + 1
+    assert "if g_budget >= 24:" in _loop_tb(bed).source
+
+
 def _bed_with_port(backend, on_write):
     bed = X86Bed(backend)
     ops = MemoryRegionOps(read=lambda off, size: 0, write=lambda off, v, size: on_write(bed, v),
