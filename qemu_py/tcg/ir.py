@@ -278,7 +278,7 @@ class Helper:
                  flags: int = CallFlags.NONE, pass_cpu: bool = True):
         self.name = name
         self.func = func
-        self.flags = CallFlags(flags)
+        self.flags = int(CallFlags(flags))     # a plain int: tested on every translation
         self.ret = ret
         self.args = tuple(args)
         self.pass_cpu = pass_cpu
@@ -310,7 +310,7 @@ class OpDef:
         self.nb_oargs = nb_oargs
         self.nb_iargs = nb_iargs
         self.nb_cargs = nb_cargs
-        self.flags = flags
+        self.flags = int(flags)                # a plain int: tested on every translation
 
     def __repr__(self) -> str:
         return f"<OpDef {self.name}>"

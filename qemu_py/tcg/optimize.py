@@ -23,6 +23,12 @@ from __future__ import annotations
 from .ir import MASK, OPS, CallFlags, Cond, Op, OpFlags, TempKind, eval_cond
 from .semantics import PURE_BASES, evaluate
 
+# flags as plain ints (IntFlag arithmetic is slow and runs for every op translated)
+_BB_END, _MAY_RAISE, _SIDE_EFFECTS = int(OpFlags.BB_END), int(OpFlags.MAY_RAISE), \
+    int(OpFlags.SIDE_EFFECTS)
+_NO_WRITE_GLOBALS, _NO_SIDE_EFFECTS, _NO_RWG = int(CallFlags.NO_WRITE_GLOBALS), \
+    int(CallFlags.NO_SIDE_EFFECTS), int(CallFlags.NO_RWG)
+
 
 def optimize(ops: list[Op], ctx, globals_) -> list[Op]:
     ops = _forward(ops, ctx)
@@ -260,7 +266,7 @@ def _coalesce(ops: list[Op]) -> list[Op]:
                 renames.append(j)
             if any(a is g for a in op.args[:op.nb_oargs]):
                 g_written = True
-            if op.opdef.flags & OpFlags.BB_END and base != "set_label":
+            if op.opdef.flags & _BB_END and base != "set_label":
                 break
         if ok and not _used_after_block(out, t, i):
             prev.args[0] = g
@@ -284,7 +290,7 @@ def _find_def(ops, i, t, g):
             continue
         base = op.opdef.base
         if base in ("set_label", "insn_start") or op.opdef.flags & (
-                OpFlags.BB_END | OpFlags.MAY_RAISE | OpFlags.SIDE_EFFECTS) or base == "call":
+                _BB_END | _MAY_RAISE | _SIDE_EFFECTS) or base == "call":
             return None
         if op.nb_oargs == 1 and op.args[0] is t:
             if base not in PURE_BASES or base in ("mulu2", "muls2", "add2", "sub2"):
@@ -311,9 +317,9 @@ def _used_after_block(ops, t, start) -> bool:
         if seen_end:
             if any(a is t for a in op.args[op.nb_oargs:op.nb_oargs + op.nb_iargs]):
                 return True
-        elif op.opdef.base == "set_label" or (op.opdef.flags & OpFlags.BB_END):
+        elif op.opdef.base == "set_label" or (op.opdef.flags & _BB_END):
             seen_end = True
-            if op.opdef.flags & OpFlags.BB_END and op.opdef.base != "set_label" and any(
+            if op.opdef.flags & _BB_END and op.opdef.base != "set_label" and any(
                     a is t for a in op.args[op.nb_oargs:op.nb_oargs + op.nb_iargs]):
                 return False
     return False
@@ -383,7 +389,7 @@ def _forward(ops: list[Op], ctx) -> list[Op]:
             zmask.clear()
             emit(op)
             continue
-        if base == "call" and not op.args[-1].flags & CallFlags.NO_WRITE_GLOBALS:
+        if base == "call" and not op.args[-1].flags & _NO_WRITE_GLOBALS:
             for k in [k for k, t in temps.items() if t.kind == TempKind.GLOBAL]:
                 zmask.pop(k, None)
         # known-zero bits: redundant zero extensions and masks become moves
@@ -456,7 +462,7 @@ def _forward(ops: list[Op], ctx) -> list[Op]:
             forget(t)
         if base == "call":
             h = cargs[0]
-            if not h.flags & CallFlags.NO_WRITE_GLOBALS:
+            if not h.flags & _NO_WRITE_GLOBALS:
                 forget_globals()
         emit(Op(d, args, no, ni))
     return out
@@ -583,7 +589,7 @@ def _blocks(ops):
         base = op.opdef.base
         if base == "set_label":
             starts.add(i)
-        if op.opdef.flags & OpFlags.BB_END and base != "set_label":
+        if op.opdef.flags & _BB_END and base != "set_label":
             starts.add(i + 1)
     s = sorted(x for x in starts if x <= len(ops))
     blocks = []
@@ -640,7 +646,7 @@ def _step(op, live: set, all_globals, live_in, label_block, dead_ops, i):
     removable = base in PURE_BASES
     if base == "call":
         h = op.args[-1]
-        removable = (h.flags & CallFlags.NO_WRITE_GLOBALS) and (h.flags & CallFlags.NO_SIDE_EFFECTS)
+        removable = (h.flags & _NO_WRITE_GLOBALS) and (h.flags & _NO_SIDE_EFFECTS)
     if base == "discard":
         live = set(live)
         live.discard(id(op.args[0]))
@@ -654,8 +660,8 @@ def _step(op, live: set, all_globals, live_in, label_block, dead_ops, i):
     for t in ins:
         if not t.is_const:
             live.add(id(t))
-    if d.flags & OpFlags.MAY_RAISE:
+    if d.flags & _MAY_RAISE:
         live |= all_globals
-    if base == "call" and (op.args[-1].flags & CallFlags.NO_RWG) != CallFlags.NO_RWG:
+    if base == "call" and (op.args[-1].flags & _NO_RWG) != _NO_RWG:
         live |= all_globals
     return live

@@ -146,6 +146,12 @@ class _Gen:
             return True
         return not (self.use_count.get(id(d), 0) == 1 or nxt.args[0] is d)
 
+    def exit_after_goto(self, i: int) -> bool:
+        """ops[i] is the exit_tb of the slot of the goto_tb just before it."""
+        ops = self.ops
+        return (0 < i < len(ops) and ops[i].opdef.base == "exit_tb"
+                and ops[i - 1].opdef.base == "goto_tb" and ops[i].args[0] == ops[i - 1].args[0] + 1)
+
     def emit(self, indent: int, text: str):
         self.lines.append("    " * indent + text)
         self.line_insn.append(self.insn)
@@ -299,13 +305,18 @@ class _Gen:
             else:
                 if self.in_loop:
                     self.materialize(ind)
-                self.emit(ind, f"_n = J[{n}]")
-                self.emit(ind, "if _n is not None:")
-                self.store_globals(ind + 1)
-                self.emit(ind + 1, "return _n")
+                self.store_globals(ind)
+                if self.exit_after_goto(self.cur + 1):
+                    self.emit(ind, f"return J[{n}] or {n + 1}")     # linked, else unlinked exit
+                else:
+                    self.emit(ind, f"_n = J[{n}]")
+                    self.emit(ind, "if _n is not None:")
+                    self.emit(ind + 1, "return _n")
             return
         if base == "exit_tb":
-            if self.in_loop and not (self.cur and self.ops[self.cur - 1].opdef.base == "goto_tb"):
+            if self.cur is not None and self.exit_after_goto(self.cur):
+                return                               # emitted with its goto_tb
+            if self.in_loop:
                 self.materialize(ind)
             self.store_globals(ind)
             self.emit(ind, f"return {a[0]}")

@@ -99,6 +99,7 @@ class X86CPU:
         rt.tlb_write = self.mmu.tlb_write
         rt.ld_slow = self.mmu.ld_slow
         rt.st_slow = self.mmu.st_slow
+        from . import insn_all  # noqa: F401  (the decoder's handlers, before the first TB)
         from .translate import G_BUDGET
         rt.exit_global = G_BUDGET
         self.backend_name = backend
@@ -420,10 +421,10 @@ class X86CPU:
 
         legacy = (Register.ES, Register.CS, Register.SS, Register.DS)
         for m in InstructionInfoFactory().info(ins).used_memory():
-            # 64-bit mode ignores CS/DS/ES/SS overrides: an RSP/RBP base still means SS
-            if m.segment != Register.SS and not (
-                    m.segment in legacy and m.base in (Register.RSP, Register.RBP,
-                                                       Register.ESP, Register.EBP)):
+            # 64-bit mode ignores CS/DS/ES/SS overrides: the default segment decides, SS
+            # for an RSP/RBP base (push/pop included), DS otherwise
+            if m.segment not in legacy or m.base not in (Register.RSP, Register.RBP,
+                                                          Register.ESP, Register.EBP):
                 continue
             va = (val(m.base) + val(m.index) * m.scale + m.displacement) & M64
             va = (va + _bit_offset_displacement(ins, val)) & M64
