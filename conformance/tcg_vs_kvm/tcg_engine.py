@@ -54,8 +54,8 @@ class TCGEngine:
         self.io_root.add_subregion(im.DOORBELL_PORT, MemoryRegion.io("doorbell", 4, ops))
         self.io = AddressSpace(self.io_root, "I/O")
         self.cpu = X86CPU(self.mem, self.io, backend=backend)
-        # vendor-defined x87 pointer handling follows the oracle CPU's vendor
-        self.cpu.fxsr_errptr_needs_es = host_vendor() == "AuthenticAMD"
+        # vendor-defined behaviour (cpuid.VENDOR_*) follows the oracle CPU's vendor
+        self.cpu.vendor = host_vendor() or self.cpu.vendor
         self.host = self.ram.host
         image.write_to(self.write)
         self.write(im.VAR_DONE, image.labels["vm_done"].to_bytes(8, "little"))

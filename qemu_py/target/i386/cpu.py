@@ -18,6 +18,7 @@ from qemu_py.tcg.pybackend import PyBackend
 from qemu_py.tcg.softmmu import ACCESS_EXEC, PAGE_SIZE, SoftMMU
 from qemu_py.tcg.tb import Runtime
 
+from .cpuid import VENDOR
 from . import cc as CC
 from .excp import CONTRIBUTORY, CPUHalt, TripleFault, X86Exception
 from .state import (AC_MASK, BUDGET, CC_DST, CC_MASK, CC_OP, CC_SRC, CC_SRC2, CR0, CR0_EM,
@@ -83,9 +84,11 @@ class X86CPU:
         self.memory_as = memory_as
         self.io_as = io_as
         self.fp_enabled = fp           # x87 / SSE floating point (approximate) decode
-        # vendor-defined: AMD's FXRSTOR loads FOP/FIP/FDP only when FSW.ES is set (Intel:
-        # always, the default); set to model an AMD CPU (the differential suite on AMD)
-        self.fxsr_errptr_needs_es = False
+        # CPUID vendor, and the vendor-defined behaviours that follow it (cpuid.VENDOR_*):
+        # AMD's FXRSTOR loads FOP/FIP/FDP only while FSW.ES is set, and AMD's MOVSXD r16, m
+        # reads a doubleword. Set before the first translation (the differential suite
+        # models the oracle CPU's vendor).
+        self.vendor = VENDOR
         self.cpu_index = cpu_index
         self.mmu = SoftMMU(memory_as, NB_MMU_MODES, self._tlb_fill,
                            on_code_write=self._on_code_write, is_code_page=self._is_code_page)

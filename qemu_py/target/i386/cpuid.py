@@ -66,7 +66,8 @@ CR4_SUPPORTED = (CR4_DE | CR4_PSE | CR4_PAE | CR4_MCE | CR4_PGE | CR4_PCE | CR4_
                  CR4_OSXMMEXCPT | CR4_TSD | CR4_FSGSBASE)
 EFER_SUPPORTED = EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE
 
-VENDOR = b"GenuineIntel"
+VENDOR = "GenuineIntel"             # the default; X86CPU.vendor may name another
+VENDOR_INTEL, VENDOR_AMD = "GenuineIntel", "AuthenticAMD"
 BRAND = b"QEMU Virtual CPU version 2.5+".ljust(48, b"\0")
 
 
@@ -76,7 +77,7 @@ def _regs(s: bytes):
 
 def cpuid(cpu, leaf: int, subleaf: int) -> tuple[int, int, int, int]:
     """(eax, ebx, ecx, edx) for LEAF/SUBLEAF."""
-    v = _regs(VENDOR)
+    v = _regs(getattr(cpu, "vendor", VENDOR).encode())
     apic_id = cpu.cpu_index if cpu is not None else 0
     if leaf == 0:
         return 0xD, v[0], v[2], v[1]

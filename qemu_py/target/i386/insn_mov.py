@@ -8,6 +8,7 @@ from iced_x86 import OpKind
 
 from qemu_py.tcg.ir import I32, Cond
 
+from .cpuid import VENDOR_AMD
 from .insn_arith import mem_ea
 from .state import R_DS
 from .translate import G_REGS, HELPER_PROBE_READ, REG_INFO, SEG_REG, insn
@@ -41,8 +42,18 @@ def gen_MOVZX(s, insn):
     _movx(s, insn, False)
 
 
-@insn("MOVSX_R*_RM*", "MOVSXD_R*_RM*")
+@insn("MOVSX_R*_RM*", "MOVSXD_R32_RM32", "MOVSXD_R64_RM32")
 def gen_MOVSX(s, insn):
+    _movx(s, insn, True)
+
+
+@insn("MOVSXD_R16_RM16")
+def gen_MOVSXD_R16(s, insn):
+    """Intel reads a word; AMD reads a doubleword (its fault covers 4 bytes) and keeps
+    the low word."""
+    if insn.op_kind(1) == OpKind.MEMORY and getattr(s.cpu, "vendor", "") == VENDOR_AMD:
+        s.st_op(insn, 0, 1, s.ld(s.ea(insn), 2))
+        return
     _movx(s, insn, True)
 
 

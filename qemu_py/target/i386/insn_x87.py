@@ -24,6 +24,7 @@ from iced_x86 import OpKind, Register
 from qemu_py.tcg.ir import I32, I64, CallFlags, Helper
 
 from . import cc as CC
+from .cpuid import VENDOR_AMD
 from .state import (CC_C, CC_P, CC_Z, EXCP06_ILLOP, EXCP07_PREX, FPDP, FPIP, FPOP, FPREGS,
                     FPSTT, FPTAGS, FPUC, FPUS, HF_EM_MASK, HF_TS_MASK, MXCSR, XMM)
 from .translate import G_CC_SRC, code_name
@@ -567,7 +568,7 @@ def fxrstor_image(cpu, img: bytes, is64: int):
     env[FPUC], env[FPUS], env[FPOP] = fcw & 0x1F7F | 0x40, fsw, fop   # FCW as FLDCW loads it
     env[FPSTT] = (fsw >> 11) & 7
     env[FPIP], env[FPDP] = struct.unpack_from("<QQ", img, 8)
-    if cpu.fxsr_errptr_needs_es and not fsw & 0x80:
+    if cpu.vendor == VENDOR_AMD and not fsw & 0x80:
         env[FPOP] = env[FPIP] = env[FPDP] = 0     # AMD: only with an exception pending
     env[MXCSR] = struct.unpack_from("<I", img, 24)[0]
     env[FPTAGS] = (~ftw) & 0xFF
