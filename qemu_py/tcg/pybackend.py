@@ -247,6 +247,8 @@ class _Gen:
     # -- expressions --------------------------------------------------------------------
     def cmp(self, cond: Cond, a: str, b: str, type_) -> str:
         s = 1 << (BITS[type_] - 1)
+        if b == "0" and cond in (Cond.EQ, Cond.NE):     # a truth test: no comparison
+            return a if cond == Cond.NE else f"not {a}"
         if cond == Cond.EQ:
             return f"{a} == {b}"
         if cond == Cond.NE:
@@ -291,8 +293,11 @@ class _Gen:
         if base == "goto_tb":
             n = a[0]
             if self.loop is not None and op is self.loop_goto:
-                if self.budget_fix:
+                if self.budget_fix > 0:
                     return                   # an unrolled pass: the next one follows
+                if self.budget_fix < 0:
+                    self.emit(ind, "continue")   # the head checks the budget again
+                    return
                 self.budget_exit(ind)
                 if self.in_loop:
                     self.emit(ind, "continue")
@@ -784,7 +789,7 @@ class _Gen:
 
     def materialize(self, ind: int):
         """Compute the loop body's sunk definitions where the loop is left."""
-        if self.budget_fix:
+        if self.budget_fix > 0:
             b = self.v(self.loop.budget)
             self.emit(ind, f"{b} = {b} + {self.budget_fix}")
         cur, self.cur = self.cur, None
@@ -810,8 +815,13 @@ class _Gen:
             self.emit(ind + 1, f"if {b} >= {u * n}:")
             self.emit(ind + 2, f"{b} = {b} - {u * n}")
             for j in range(1, u + 1):
-                self.budget_fix = (u - j) * n
+                # a pass taken ahead gives back the budget of the later ones when it
+                # leaves; the last one goes straight back to the head (-1)
+                self.budget_fix = (u - j) * n if j < u else -1
                 self.loop_pass(1, ind + 2)
+            self.head_facts()
+            self.budget_exit(ind + 1)    # the budget cannot pay for a single pass
+            self.budget_fix = -1         # a single pass, back to the head
         self.loop_pass(0, ind + 1)
         self.in_loop = False
         (self.ops, self.use_count, self.label_pos, self.insn, self.ge_known, self.zk,
@@ -819,12 +829,17 @@ class _Gen:
 
     def loop_pass(self, start: int, ind: int):
         """One pass over the loop body from the facts at its head."""
-        plan, names = self.loop, self.names
         self.insn = -1
+        self.head_facts()
+        self.emit_range(start, len(self.loop.ops), ind)
+        self.budget_fix = 0
+
+    def head_facts(self):
+        """What holds at the loop head: the plan's back-edge facts, nothing derived
+        while emitting (the peeled pass enters the loop too)."""
+        plan, names = self.loop, self.names
         self.ge_known = {names[i]: v for i, v in plan.lower.items() if i in names}
         self.zk = {names[i]: v for i, v in plan.zmask.items() if i in names}
-        self.emit_range(start, len(plan.ops), ind)
-        self.budget_fix = 0
 
     def plan_loop(self):
         """Peel a structured TB with one goto_tb back to its start."""

@@ -38,7 +38,8 @@ from .semantics import PURE_BASES
 _NO_MOVE = frozenset(["div", "divu", "rem", "remu", "mulu2", "muls2", "add2", "sub2"])
 _EXITS = ("exit_tb", "goto_tb", "lookup_and_goto_ptr")
 UNROLL = 4                 # passes per budget check in a pure loop body
-UNROLL_MAX_OPS = 48
+UNROLL_MAX_OPS = 48        # (twice as many for bodies of at most UNROLL_SMALL_OPS ops)
+UNROLL_SMALL_OPS = 24
 
 
 class LoopPlan:
@@ -276,7 +277,7 @@ def plan_self_loop(ops, target: int, budget, globals_ids: set) -> LoopPlan | Non
     plan = LoopPlan(out, [ops[k] for k in sorted(sunk)], zmask, lower, budget, icount,
                     invariant)
     if pure_body and out[-1] is ops[target] and len(out) <= UNROLL_MAX_OPS:
-        plan.unroll = UNROLL
+        plan.unroll = UNROLL if len(out) > UNROLL_SMALL_OPS else 2 * UNROLL
     return plan
 
 
