@@ -76,6 +76,7 @@ class _Gen:
         self.no_fuse: set[int] = set()
         self.shifted: dict[int, tuple] = {}    # fused shl results: id -> (input, count)
         self.budget_fix = 0            # unrolled pass: budget taken ahead for later passes
+        self.skip_guard = False        # unrolled pass: the counter test cannot leave
 
     @staticmethod
     def count_uses(ops) -> dict[int, int]:
@@ -696,6 +697,9 @@ class _Gen:
             b = op.opdef.base
             if b in ("brcond", "br"):
                 q = self.label_pos[op.args[-1].id]
+                if self.skip_guard and op is self.loop.guard[0]:
+                    k = q                    # always taken in this round
+                    continue
                 if b == "brcond":
                     x, y = self.v(op.args[0]), self.v(op.args[1])
                     cond = Cond(op.args[2])
@@ -812,13 +816,16 @@ class _Gen:
         if u > 1:
             # enough budget for U passes: one check and one subtraction for all of them
             b = self.v(plan.budget)
-            self.emit(ind + 1, f"if {b} >= {u * n}:")
+            guard = self.guard_expr(u)
+            self.emit(ind + 1, f"if {b} >= {u * n}{guard}:")
             self.emit(ind + 2, f"{b} = {b} - {u * n}")
+            self.skip_guard = bool(guard)
             for j in range(1, u + 1):
                 # a pass taken ahead gives back the budget of the later ones when it
                 # leaves; the last one goes straight back to the head (-1)
                 self.budget_fix = (u - j) * n if j < u else -1
                 self.loop_pass(1, ind + 2)
+            self.skip_guard = False
             self.head_facts()
             self.budget_exit(ind + 1)    # the budget cannot pay for a single pass
             self.budget_fix = -1         # a single pass, back to the head
@@ -826,6 +833,17 @@ class _Gen:
         self.in_loop = False
         (self.ops, self.use_count, self.label_pos, self.insn, self.ge_known, self.zk,
          self.store_plan, self.cur) = saved
+
+    def guard_expr(self, u: int) -> str:
+        """' and <the counter cannot reach its limit in U passes>', or ''."""
+        if self.loop.guard is None:
+            return ""
+        _, x, lim, step, width = self.loop.guard
+        xs, ls = self.v(x), self.v(lim)
+        if ls == "0" and step == -1:
+            return f" and {xs} > {u}"                 # x counts down to zero
+        a, b = (ls, xs) if step == 1 else (xs, ls)
+        return f" and ({a} - {b}) & {_c((1 << width) - 1)} > {u}"
 
     def loop_pass(self, start: int, ind: int):
         """One pass over the loop body from the facts at its head."""

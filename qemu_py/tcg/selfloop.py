@@ -49,7 +49,9 @@ class LoopPlan:
     ``sunk``: ops to evaluate, in order, where the loop is left;
     ``unroll``: passes run per budget check (the fast path when the budget
     covers them all; an exit from an earlier pass gives back what it took
-    ahead for the later ones);
+    ahead for the later ones); ``guard``: the loop counter's test, skipped in
+    a round of passes when the head value of the counter shows that none of
+    them can leave through it;
     ``invariant``: ids of the results the peeled pass must leave in locals;
     ``zmask``/``lower``: id(temp) -> possibly-set bits / unsigned lower bound
     at the loop head; ``budget``/``icount``: the budget global and the TB's
@@ -65,6 +67,7 @@ class LoopPlan:
         self.budget = budget
         self.icount = icount
         self.unroll = 1                 # passes per budget check
+        self.guard = None               # (brcond, x, lim, step, width): see _counter_guard
 
 
 def _ins(op):
@@ -278,7 +281,72 @@ def plan_self_loop(ops, target: int, budget, globals_ids: set) -> LoopPlan | Non
                     invariant)
     if pure_body and out[-1] is ops[target] and len(out) <= UNROLL_MAX_OPS:
         plan.unroll = UNROLL if len(out) > UNROLL_SMALL_OPS else 2 * UNROLL
+        plan.guard = _counter_guard(ops, body, writes, target, invariant, zmask, out)
     return plan
+
+
+def _single_def(ops, body, writes, t):
+    ks = writes.get(id(t), ())
+    return ops[ks[0]] if len(ks) == 1 and ops[ks[0]].nb_oargs == 1 else None
+
+
+def _counter_guard(ops, body, writes, target, invariant, zmask, out):
+    """The loop's counter test, when the number of passes it lets through can be
+    told at the loop head: ``brcond x, lim, ne`` continuing the loop, where x
+    is a global stepped by +1 or -1 (modulo 2**32 or 2**64) exactly once per
+    pass, before the test, and lim does not change in the loop. Returns
+    (brcond op, x, lim, step, width) or None."""
+    in_out = {id(op) for op in out}
+    for k in body:
+        op = ops[k]
+        if (op.opdef.base != "brcond" or id(op) not in in_out or Cond(op.args[2]) != Cond.NE
+                or op.args[0].kind != TempKind.GLOBAL):
+            continue
+        x, lim = op.args[0], op.args[1]
+        if _is_temp(lim) and id(lim) in writes and id(lim) not in invariant:
+            continue
+        w_op = _single_def(ops, body, writes, x)
+        if w_op is None:
+            continue
+        wk = writes[id(x)][0]
+        if wk > k or not _dominates(ops, wk, target):
+            continue
+        step = _step_of(ops, body, writes, w_op, x)
+        if step is None:
+            continue
+        c, width = step
+        if width == 32 and zmask.get(id(x), -1) & ~0xFFFF_FFFF:
+            continue                    # the head value may not be a 32-bit one
+        return op, x, lim, c, width
+    return None
+
+
+def _step_of(ops, body, writes, w_op, x):
+    """(+1 or -1, width) when W_OP computes x +- 1 modulo 2**width."""
+    b = w_op.opdef.base
+    if b in ("add", "sub") and w_op.args[1] is x and w_op.args[2].is_const:
+        width = 64 if w_op.opdef.type.name == "I64" else 32
+        c = w_op.args[2].value
+        c = c if b == "add" else -c
+        c = (c + (1 << (width - 1))) % (1 << width) - (1 << (width - 1))
+        return (c, width) if c in (1, -1) else None
+    if b == "ext32u" or (b == "and" and w_op.args[2].is_const
+                         and w_op.args[2].value == 0xFFFF_FFFF):
+        t_op = _single_def(ops, body, writes, w_op.args[1])
+        if t_op is None or t_op.opdef.base not in ("add", "sub") or not t_op.args[2].is_const:
+            return None
+        src = t_op.args[1]
+        if src is not x:
+            s_op = _single_def(ops, body, writes, src)
+            if s_op is None or s_op.args[1] is not x or not (
+                    s_op.opdef.base in ("mov", "ext32u") or (
+                        s_op.opdef.base == "and" and s_op.args[2].is_const
+                        and s_op.args[2].value == 0xFFFF_FFFF)):
+                return None
+        c = t_op.args[2].value if t_op.opdef.base == "add" else -t_op.args[2].value
+        c = (c + (1 << 31)) % (1 << 32) - (1 << 31)
+        return (c, 32) if c in (1, -1) else None
+    return None
 
 
 __all__ = ["LoopPlan", "plan_self_loop", "backedge_facts"]

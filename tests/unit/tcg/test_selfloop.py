@@ -33,6 +33,8 @@ from rt import IRRuntime  # noqa: E402
 COUNT = bytes.fromhex("4801ce 8d3c49 31f8 83c101 39d1 75f1 f4")
 # 1: add rsi, rax; xor rax, rdx; rol rsi, 7; lea rax, [rsi+rax+3]; dec rdx; jnz 1b; hlt
 MIX = bytes.fromhex("4801c6 4831d0 48c1c607 488d440603 48ffca 75ec f4")
+# 1: add rsi, rcx; shr rax, 1; jnz 1b; hlt      (leaves on a value that is not a counter)
+SHIFT = bytes.fromhex("4801ce 48d1e8 75f8 f4")
 # 1: add eax, 1; mov byte ptr [rip-8], 5 (the add's immediate); dec ecx; jnz 1b; hlt
 SMC = bytes.fromhex("83c001 c605f8ffffff05 ffc9 75f2 f4")
 # 1: add eax, 1; out 0xe8, al; dec ecx; jnz 1b; hlt
@@ -85,19 +87,41 @@ def test_flags_computed_only_at_the_loop_exits_are_exact():
     assert "g_cc_dst = g_rdx" in loop_body.split("if not (g_rdx):")[1]   # at the exit only
 
 
-@pytest.mark.parametrize("count", [41, 42, 43, 44, 45, 46, 47, 48])
-def test_a_loop_ending_in_any_unrolled_pass_retires_exactly_its_instructions(count):
+@pytest.mark.parametrize("passes", [41, 42, 43, 44, 45, 46, 47, 48])
+def test_a_loop_leaving_in_any_unrolled_pass_retires_exactly_its_instructions(passes):
     """Pure loop bodies run several passes per budget check; leaving the loop in
     any of them gives back the budget taken ahead for the others."""
     runs = []
     for backend in ("interp", "python"):
         bed = X86Bed(backend)
-        bed.load(MIX)
-        bed.set("rdx", count)
+        bed.load(SHIFT)
+        bed.set("rax", (1 << passes) - 1)
+        bed.set("rcx", 3)
         n = bed.cpu.exec(100000)
         runs.append((n, bed.state()))
-    assert runs[0] == runs[1] and runs[0][0] == 6 * count + 1
-    assert "if g_budget >= 48:" in _loop_tb(bed).source      # 8 passes per check
+    assert runs[0] == runs[1] and runs[0][0] == 3 * passes + 1
+    assert "if g_budget >= 24:" in _loop_tb(bed).source      # 8 passes per check
+
+
+@pytest.mark.parametrize("code,regs,passes,guard", [
+    (MIX, dict(rdx=45), 45, "g_rdx > 8"),                          # counts down to zero
+    (MIX, dict(rdx=48), 48, "g_rdx > 8"),
+    (COUNT, dict(rcx=0xFFFF_FFF0, rdx=5), 0x15, "(tmp12 - g_rcx) & 0xffffffff > 8"),  # wraps
+    (COUNT, dict(rcx=7, rdx=7 + 40), 40, "(tmp12 - g_rcx) & 0xffffffff > 8"),
+], ids=["down-45", "down-48", "up-wrapping", "up-40"])
+def test_counter_tests_are_skipped_only_in_rounds_that_cannot_leave(code, regs, passes, guard):
+    """A round of passes without the loop counter's test runs only when the
+    counter's head value shows none of them can leave through it."""
+    runs = []
+    for backend in ("interp", "python"):
+        bed = X86Bed(backend)
+        bed.load(code)
+        for k, v in regs.items():
+            bed.set(k, v)
+        n = bed.cpu.exec(100000)
+        runs.append((n, bed.state()))
+    assert runs[0] == runs[1] and runs[0][0] == 6 * passes + 1
+    assert guard in _loop_tb(bed).source
 
 
 def _bed_with_port(backend, on_write):
