@@ -335,10 +335,26 @@ class Body:
             insn = getattr(Instruction, factory)(code, *ops)
         except (AttributeError, ValueError, OverflowError, TypeError):
             return None
+        if name.startswith(("BT_RM", "BTS_RM", "BTR_RM", "BTC_RM")) and shape == ["mem", "reg"]:
+            if not self.bounded_bit_offset(ops[1]):
+                return None
         if name.startswith("ENTERQ"):
             insn = Instruction.create_u32_u32(code, self.ch.int(0, 0x80) * 8, self.ch.int(0, 1))
         self.prefixes(insn, oc, rm_is_mem)
         return insn
+
+    def bounded_bit_offset(self, reg: int) -> bool:
+        """Load REG (a BT/BTS/BTR/BTC bit offset into memory) with an offset of at most
+        +-2 KiB, so the access stays in the case's data page or its guard pages: a
+        larger one could reach another case's page, and the case would not reproduce
+        alone."""
+        full = RegisterExt.full_register(reg)
+        if full in self.reserved:
+            return False
+        v = self.ch.int(-0x4000, 0x3FFF)
+        self.add(Instruction.create_reg_i32(Code.MOV_RM64_IMM32, full, v))
+        self.tainted.discard(full)
+        return True
 
     def prefixes(self, insn: Instruction, oc, rm_is_mem):
         ch = self.ch
