@@ -21,9 +21,12 @@ Generated shape (``-d out_asm`` prints it; ``dump_dir`` writes it to files)::
 * Control flow: when the branches of a TB nest (the usual case) they become
   nested ``if`` statements; otherwise the TB is emitted as a block
   dispatcher (``while True`` over ``if _L == n`` blocks). A ``goto_tb``
-  whose known target is the TB itself becomes ``continue`` of a loop
-  around the whole body (direct chaining onto itself), keeping the guest
-  registers in locals across iterations.
+  whose known target is the TB itself keeps the guest registers in locals
+  across iterations: a structured TB runs a peeled first pass and then a
+  ``while True`` over a body specialised by :mod:`.selfloop` (known bits and
+  bounds at the back edge, invariant definitions dropped, dead flag inputs
+  computed only at the exits, pure bodies unrolled with one budget check per
+  round); a dispatcher TB becomes ``continue`` of a loop around its body.
 * Precise exceptions: the source is registered with :mod:`linecache` under
   ``<tcg-tb-...>``, tracebacks show it, and the faulting line maps to the
   guest instruction; the frame's locals hold the globals to write back.
