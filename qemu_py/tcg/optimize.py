@@ -632,6 +632,8 @@ def _dce(ops: list[Op], globals_) -> list[Op]:
 
 
 def _step(op, live: set, all_globals, live_in, label_block, dead_ops, i):
+    """Liveness before OP from LIVE after it. LIVE belongs to the block being
+    scanned and is updated in place; sets in LIVE_IN are never modified."""
     d = op.opdef
     base = d.base
     no, ni = op.nb_oargs, op.nb_iargs
@@ -640,7 +642,7 @@ def _step(op, live: set, all_globals, live_in, label_block, dead_ops, i):
     if base == "br":
         return set(live_in[label_block[op.args[0].id]])
     if base == "brcond":
-        live = live | live_in[label_block[op.args[-1].id]]
+        live |= live_in[label_block[op.args[-1].id]]
     outs = op.args[:no]
     ins = op.args[no:no + ni]
     removable = base in PURE_BASES
@@ -648,13 +650,11 @@ def _step(op, live: set, all_globals, live_in, label_block, dead_ops, i):
         h = op.args[-1]
         removable = (h.flags & _NO_WRITE_GLOBALS) and (h.flags & _NO_SIDE_EFFECTS)
     if base == "discard":
-        live = set(live)
         live.discard(id(op.args[0]))
         return live
     if removable and outs and not any(id(t) in live for t in outs):
         dead_ops.add(i)
         return live
-    live = set(live)
     for t in outs:
         live.discard(id(t))
     for t in ins:
