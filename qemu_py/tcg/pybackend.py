@@ -41,10 +41,11 @@ import os
 from .ir import BITS, EXIT_REQUESTED, MASK, Cond, I64, IRError, MemOp, TempKind
 from .optimize import _zmask_of
 from .selfloop import plan_self_loop
-from .semantics import evaluate
+from .semantics import PURE_BASES, evaluate
 from .tb import Runtime, TranslationBlock
 
 _seq = itertools.count()
+FUSE_DISTANCE = 4          # ops between an expression and its single reader
 
 
 def _c(v: int) -> str:
@@ -515,24 +516,34 @@ class _Gen:
                        "extract2", "setcond", "movcond", "brcond", "st8", "st16", "st32", "st"])
 
     def fusable(self, op) -> bool:
-        """OP's result is a temporary read once, by the very next op, whose code
-        mentions it once: emit OP's expression inline there."""
+        """OP's result is a temporary read once, by a later op of the same
+        straight-line code whose code mentions it once, and nothing in between
+        writes OP's inputs (only pure ops): emit OP's expression inline there."""
         d = op.args[0]
         if d.kind not in (TempKind.EBB, TempKind.TB) or self.use_count.get(id(d), 0) != 1:
             return False
-        if id(d) in self.no_fuse:
+        if id(d) in self.no_fuse or self.cur is None:
             return False
-        if self.cur is None or self.cur + 1 >= len(self.ops):
-            return False
-        nxt = self.ops[self.cur + 1]
-        nb = nxt.opdef.base
-        if nb not in self._ONCE:
-            return False
-        if nb in ("shl", "shr", "sar") and nxt.args[2] is d and nxt.args[1] is d:
-            return False
-        if any(x is d for x in nxt.args[:nxt.nb_oargs]):
-            return False
-        return any(x is d for x in nxt.args[nxt.nb_oargs:nxt.nb_oargs + nxt.nb_iargs])
+        ins = {id(t) for t in op.args[op.nb_oargs:op.nb_oargs + op.nb_iargs]}
+        ins.add(id(d))
+        ops = self.ops
+        between = 0
+        for j in range(self.cur + 1, len(ops)):
+            nxt = ops[j]
+            nb = nxt.opdef.base
+            if any(x is d for x in nxt.args[nxt.nb_oargs:nxt.nb_oargs + nxt.nb_iargs]):
+                if nb not in self._ONCE:
+                    return False
+                if nb in ("shl", "shr", "sar") and nxt.args[2] is d and nxt.args[1] is d:
+                    return False
+                return not any(x is d for x in nxt.args[:nxt.nb_oargs])
+            if nb in ("insn_start", "discard"):     # no code
+                continue
+            between += 1
+            if (between > FUSE_DISTANCE or nb not in PURE_BASES
+                    or any(id(x) in ins for x in nxt.args[:nxt.nb_oargs])):
+                return False
+        return False
 
     def pure_fn(self, base: str, ty) -> str:
         name = f"P_{base}_{BITS[ty]}"
