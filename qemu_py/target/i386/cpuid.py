@@ -52,11 +52,13 @@ EXT_LM = 1 << 29
 EXT3_LAHF_LM = 1 << 0
 EXT3_ABM = 1 << 5
 
+# SSE/SSE2 floating point is exact (softfloat.py, MXCSR applied): always advertised
 LEAF1_EDX = (FEAT_DE | FEAT_PSE | FEAT_TSC | FEAT_MSR | FEAT_PAE | FEAT_CX8 |
-             FEAT_APIC | FEAT_PGE | FEAT_CMOV | FEAT_PAT | FEAT_CLFLUSH | FEAT_FXSR)
-# x87 and SSE floating point are approximate (binary64, no MXCSR exception flags):
-# advertised, and decoded, only by a CPU created with fp=True (-cpu max)
-FP_EDX = FEAT_FPU | FEAT_SSE | FEAT_SSE2
+             FEAT_APIC | FEAT_PGE | FEAT_CMOV | FEAT_PAT | FEAT_CLFLUSH | FEAT_FXSR |
+             FEAT_SSE | FEAT_SSE2)
+# x87 floating point is approximate (binary64): advertised, and decoded, only by a
+# CPU created with fp=True (-cpu max)
+FP_EDX = FEAT_FPU
 LEAF1_ECX = FEAT_CX16 | FEAT_MOVBE | FEAT_POPCNT | FEAT_HYPERVISOR
 LEAF7_EBX = FEAT7_FSGSBASE | FEAT7_BMI1 | FEAT7_BMI2 | FEAT7_ERMS | FEAT7_ADX
 EXT_EDX = EXT_SYSCALL | EXT_NX | EXT_RDTSCP | EXT_LM | (LEAF1_EDX & 0x0183F3FF)

@@ -1,20 +1,20 @@
 """SSE/SSE2 (XMM forms): moves, integer SIMD, packed and scalar floating
 point, conversions, comparisons into EFLAGS, MXCSR and FXSAVE/FXRSTOR.
 
-Moves, logic, integer SIMD, shuffles, MXCSR access and FXSAVE/FXRSTOR are
-exact and always decode. Floating-point arithmetic, COMIS/UCOMIS and the
-conversions are registered with ``insn_opt``: they set no MXCSR exception
-flags, so they decode only on a ``fp=True`` CPU (``-cpu max``), and only
-that CPU advertises SSE/SSE2 in CPUID.
+Everything here is exact and always decodes (CPUID leaf 1 advertises SSE and
+SSE2 on every CPU model; ``-cpu max`` adds only the approximate x87).
 
 XMM registers live in the CPU state (two u64 slots each). Moves are plain IR
 (``ld``/``st`` on env, ``qemu_ld``/``qemu_st``); lane arithmetic is done by
 helpers that read and write the XMM slots themselves (declared NO_RWG: they
 touch no global) and receive a memory source already loaded as two
-quadwords. Floating point uses the host's IEEE binary64 (single precision
-results are rounded from it, which is exact for + - * / and sqrt) with
-round-to-nearest; MXCSR rounding modes other than nearest, exception flags
-and denormal controls are stored but not applied (documented deviation).
+quadwords. Floating point (ADD/SUB/MUL/DIV/SQRT/MIN/MAX, CMPcc, COMIS/UCOMIS
+and the CVT* forms between int32/int64/float32/float64, packed and scalar)
+is bit-exact: lanes go through :mod:`.softfloat` under MXCSR (RC, FTZ, DAZ,
+sticky IE DE ZE OE UE PE). An unmasked exception leaves the destination
+unchanged and raises #XM (#UD when CR4.OSXMMEXCPT is clear); the FP helpers
+may therefore raise and are declared NO_WRITE_GLOBALS. RCPPS/RSQRTPS (vendor-
+specific approximations) are not implemented.
 Alignment of the aligned forms (MOVAPS, MOVDQA, MOVNTDQ, arithmetic on
 m128) is checked: #GP(0). CR0.TS gives #NM, CR4.OSFXSR clear gives #UD.
 MMX (MM register) forms are not implemented and not advertised.
@@ -22,19 +22,18 @@ MMX (MM register) forms are not implemented and not advertised.
 
 from __future__ import annotations
 
-import math
-import struct
-
 from iced_x86 import OpKind, Register
 
 from qemu_py.tcg.ir import I32, I64, CallFlags, Helper
 
 from . import cc as CC
+from . import softfloat as sf
 from .excp import X86Exception
 from .insn_arith import HELPER_CHECK_ALIGN16
-from .state import (CC_C, CC_P, CC_Z, EXCP06_ILLOP, EXCP07_PREX, HF_EM_MASK, HF_OSFXSR_MASK,
-                    HF_TS_MASK, MXCSR, XMM, EXCP0D_GPF, EFER, EFER_LMA, HF_CS64_MASK)
-from .translate import G_CC_SRC, HELPER_PROBE_WRITE, REG_INFO, code_name, insn, insn_opt
+from .state import (CR4, CR4_OSXMMEXCPT, EXCP06_ILLOP, EXCP07_PREX, EXCP13_XMM, HF_EM_MASK,
+                    HF_OSFXSR_MASK, HF_TS_MASK, MXCSR, XMM, EXCP0D_GPF, EFER, EFER_LMA,
+                    HF_CS64_MASK)
+from .translate import G_CC_SRC, HELPER_PROBE_WRITE, code_name, insn
 
 M64 = 0xFFFF_FFFF_FFFF_FFFF
 M128 = (1 << 128) - 1
@@ -316,78 +315,6 @@ def _shift_lanes(bits, kind):
     return op
 
 
-def _f64(x: int) -> float:
-    return struct.unpack("<d", struct.pack("<Q", x & M64))[0]
-
-
-def _b64(f: float) -> int:
-    return struct.unpack("<Q", struct.pack("<d", f))[0]
-
-
-def _f32(x: int) -> float:
-    return struct.unpack("<f", struct.pack("<I", x & 0xFFFFFFFF))[0]
-
-
-def _b32(f: float) -> int:
-    try:
-        return struct.unpack("<I", struct.pack("<f", f))[0]
-    except OverflowError:
-        return 0x7F800000 if f > 0 else 0xFF800000
-
-
-# the "QNaN floating-point indefinite" x86 produces for invalid operations
-DEFAULT_NAN = struct.unpack("<d", struct.pack("<Q", 0xFFF8_0000_0000_0000))[0]
-
-
-def _quiet(x: float) -> float:
-    bits = struct.unpack("<Q", struct.pack("<d", x))[0] | (1 << 51)
-    return struct.unpack("<d", struct.pack("<Q", bits))[0]
-
-
-def _fop(name):
-    """Binary64 operation NAME with x86 NaN rules (the host's own arithmetic for
-    + - * is SSE on an x86 host, so it already follows them)."""
-    def run(x, y):
-        if name in ("add", "sub", "mul", "div") and (math.isnan(x) or math.isnan(y)):
-            return _quiet(x if math.isnan(x) else y)
-        if name == "add":
-            return x + y
-        if name == "sub":
-            return x - y
-        if name == "mul":
-            return x * y
-        if name == "div":
-            if y == 0:
-                if x == 0:
-                    return DEFAULT_NAN
-                return math.copysign(math.inf, x) * math.copysign(1.0, y)
-            if math.isinf(x) and math.isinf(y):
-                return DEFAULT_NAN
-            return x / y
-        if name == "min":
-            return y if math.isnan(x) or math.isnan(y) else (x if x < y else y)
-        if name == "max":
-            return y if math.isnan(x) or math.isnan(y) else (x if x > y else y)
-        if name == "sqrt":
-            if math.isnan(y):
-                return _quiet(y)
-            return math.sqrt(y) if y >= 0 else DEFAULT_NAN
-        raise ValueError(name)
-    return run
-
-
-def _fp_lanes(bits, fn, scalar):
-    conv, back = (_f64, _b64) if bits == 64 else (_f32, _b32)
-
-    def op(a, b):
-        la, lb = _lanes(a, bits), _lanes(b, bits)
-        n = 1 if scalar else len(la)
-        for i in range(n):
-            la[i] = back(fn(conv(la[i]), conv(lb[i])))
-        return _pack(la, bits)
-    return op
-
-
 def _pshufd(a, b, imm):
     lb = _lanes(b, 32)
     return _pack([lb[(imm >> (2 * i)) & 3] for i in range(4)], 32)
@@ -467,11 +394,6 @@ _OPS = {
     "UNPCKLPS": _unpack(32, False), "UNPCKHPS": _unpack(32, True),
     "UNPCKLPD": _unpack(64, False), "UNPCKHPD": _unpack(64, True),
 }
-for _n in ("add", "sub", "mul", "div", "min", "max", "sqrt"):
-    _OPS[f"{_n.upper()}PS"] = _fp_lanes(32, _fop(_n), False)
-    _OPS[f"{_n.upper()}PD"] = _fp_lanes(64, _fop(_n), False)
-    _OPS[f"{_n.upper()}SS"] = _fp_lanes(32, _fop(_n), True)
-    _OPS[f"{_n.upper()}SD"] = _fp_lanes(64, _fop(_n), True)
 
 
 def _binop_helper(name):
@@ -487,22 +409,17 @@ def _binop_helper(name):
 
 
 _BIN_HELPERS = {name: _binop_helper(name) for name in _OPS}
-_SCALAR_SIZE = {"SS": 4, "SD": 8}
 
 
 def _binary(s, insn):
     if not sse_check(s):
         return
     name = code_name(insn.code).split("_")[0]
-    size = _SCALAR_SIZE.get(name[-2:], 16) if name[:-2] in (
-        "ADD", "SUB", "MUL", "DIV", "MIN", "MAX", "SQRT") else 16
-    aligned = size == 16
-    lo, hi = _load_src(s, insn, 1, size, aligned)
+    lo, hi = _load_src(s, insn, 1, 16, True)
     s.c.call(_BIN_HELPERS[name], [], [s.const(xmm_index(insn.op_register(0)), I32), lo, hi])
 
 
-_BINARY_FORMS = [f"{n}_XMM_XMMM128" for n in _OPS if not n.endswith(("SS", "SD"))] + \
-    [f"{n}_XMM_XMMM{32 if n.endswith('SS') else 64}" for n in _OPS if n.endswith(("SS", "SD"))]
+_BINARY_FORMS = [f"{n}_XMM_XMMM128" for n in _OPS]
 
 
 @insn(*[f for f in _BINARY_FORMS if f.split("_")[0] in (
@@ -528,10 +445,6 @@ def gen_SSE_shuffle_unpack(s, insn):
     _binary(s, insn)
 
 
-@insn_opt(*[f for f in _BINARY_FORMS if f.split("_")[0][:-2] in (
-    "ADD", "SUB", "MUL", "DIV", "MIN", "MAX", "SQRT")])
-def gen_SSE_fp_arith(s, insn):
-    _binary(s, insn)
 
 
 def _imm_helper(name, fn):
@@ -631,125 +544,222 @@ def gen_MOVMSK(s, insn):
     s.st_reg(insn.op_register(0), t)
 
 
-def _comis(a: int, b: int, double: int) -> int:
-    x, y = (_f64(a), _f64(b)) if double else (_f32(a), _f32(b))
-    if math.isnan(x) or math.isnan(y):
-        return CC_Z | CC_P | CC_C
-    if x < y:
-        return CC_C
-    if x == y:
-        return CC_Z
+# -- floating point (exact: softfloat) ----------------------------------------------------------
+#
+# Each FP form has a pure semantic function ``(a, b, mxcsr, imm) -> (value, pre, post)``:
+# A is the destination register's old 128-bit value (the first source), B the source
+# (an XMM register, or the memory operand zero-extended, or the integer of CVTSI2SS/SD),
+# VALUE the new destination (or EFLAGS bits, or the integer of CVT*2SI), PRE and POST the
+# pre- and post-computation exception flags of all lanes. ``fp_exec`` applies the SDM's
+# order: an unmasked pre-computation exception in any lane stops the instruction before
+# any computation (only the pre-computation flags are set); otherwise every flag found is
+# set and an unmasked one stops the instruction before the destination is written.
+
+
+def _fp_map(op, f, scalar: bool, *, with_imm: bool = False):
+    """Lanewise F op on A, B (only the low lane when SCALAR; the rest of A is kept)."""
+    def sem(a, b, mxcsr, imm):
+        la, lb = _lanes(a, f.bits), _lanes(b, f.bits)
+        pre = post = 0
+        for i in range(1 if scalar else len(la)):
+            if with_imm:
+                la[i], p, q = op(la[i], lb[i], f, mxcsr, imm)
+            else:
+                la[i], p, q = op(la[i], lb[i], f, mxcsr)
+            pre |= p
+            post |= q
+        return _pack(la, f.bits), pre, post
+    return sem
+
+
+def _fp_convert(src_bits, dst_bits, n, op, keep_rest: bool):
+    """N lanes of B (SRC_BITS each) through OP(lane, mxcsr) into DST_BITS lanes of the
+    result; the rest of the destination is A's (KEEP_REST) or zero."""
+    def sem(a, b, mxcsr, imm):
+        lb = _lanes(b, src_bits)
+        out = _lanes(a, dst_bits) if keep_rest else [0] * (128 // dst_bits)
+        pre = post = 0
+        for i in range(n):
+            out[i], p, q = op(lb[i], mxcsr)
+            pre |= p
+            post |= q
+        return _pack(out, dst_bits), pre, post
+    return sem
+
+
+def _to_gpr(f, bits, truncate):
+    def sem(a, b, mxcsr, imm):
+        return sf.float_to_int(b & ((1 << f.bits) - 1), f, mxcsr, bits, truncate)
+    return sem
+
+
+def _int_to_xmm(f, bits):
+    def sem(a, b, mxcsr, imm):
+        r, pre, post = sf.int_to_float(_sx(b & ((1 << bits) - 1), bits), f, mxcsr)
+        m = (1 << f.bits) - 1
+        return (a & ~m) | r, pre, post
+    return sem
+
+
+def _comis_sem(f, signaling):
+    def sem(a, b, mxcsr, imm):
+        m = (1 << f.bits) - 1
+        return sf.comis(a & m, b & m, f, mxcsr, signaling)
+    return sem
+
+
+FP_SEMANTICS: dict[str, object] = {}
+for _n, _op in (("ADD", sf.add), ("SUB", sf.sub), ("MUL", sf.mul), ("DIV", sf.div),
+                ("MIN", lambda x, y, f, m: sf.minmax(x, y, f, m, False)),
+                ("MAX", lambda x, y, f, m: sf.minmax(x, y, f, m, True)),
+                ("SQRT", lambda x, y, f, m: sf.sqrt(y, f, m))):
+    FP_SEMANTICS[f"{_n}PS_XMM_XMMM128"] = _fp_map(_op, sf.F32, False)
+    FP_SEMANTICS[f"{_n}PD_XMM_XMMM128"] = _fp_map(_op, sf.F64, False)
+    FP_SEMANTICS[f"{_n}SS_XMM_XMMM32"] = _fp_map(_op, sf.F32, True)
+    FP_SEMANTICS[f"{_n}SD_XMM_XMMM64"] = _fp_map(_op, sf.F64, True)
+FP_SEMANTICS.update({
+    "CMPPS_XMM_XMMM128_IMM8": _fp_map(sf.cmp, sf.F32, False, with_imm=True),
+    "CMPPD_XMM_XMMM128_IMM8": _fp_map(sf.cmp, sf.F64, False, with_imm=True),
+    "CMPSS_XMM_XMMM32_IMM8": _fp_map(sf.cmp, sf.F32, True, with_imm=True),
+    "CMPSD_XMM_XMMM64_IMM8": _fp_map(sf.cmp, sf.F64, True, with_imm=True),
+    "COMISS_XMM_XMMM32": _comis_sem(sf.F32, True),
+    "UCOMISS_XMM_XMMM32": _comis_sem(sf.F32, False),
+    "COMISD_XMM_XMMM64": _comis_sem(sf.F64, True),
+    "UCOMISD_XMM_XMMM64": _comis_sem(sf.F64, False),
+    "CVTSI2SS_XMM_RM32": _int_to_xmm(sf.F32, 32),
+    "CVTSI2SS_XMM_RM64": _int_to_xmm(sf.F32, 64),
+    "CVTSI2SD_XMM_RM32": _int_to_xmm(sf.F64, 32),
+    "CVTSI2SD_XMM_RM64": _int_to_xmm(sf.F64, 64),
+    "CVTSS2SD_XMM_XMMM32": _fp_convert(32, 64, 1, lambda x, m: sf.float_to_float(
+        x, sf.F32, sf.F64, m), True),
+    "CVTSD2SS_XMM_XMMM64": _fp_convert(64, 32, 1, lambda x, m: sf.float_to_float(
+        x, sf.F64, sf.F32, m), True),
+    "CVTPS2PD_XMM_XMMM64": _fp_convert(32, 64, 2, lambda x, m: sf.float_to_float(
+        x, sf.F32, sf.F64, m), False),
+    "CVTPD2PS_XMM_XMMM128": _fp_convert(64, 32, 2, lambda x, m: sf.float_to_float(
+        x, sf.F64, sf.F32, m), False),
+    "CVTDQ2PS_XMM_XMMM128": _fp_convert(32, 32, 4, lambda x, m: sf.int_to_float(
+        _sx(x, 32), sf.F32, m), False),
+    "CVTDQ2PD_XMM_XMMM64": _fp_convert(32, 64, 2, lambda x, m: sf.int_to_float(
+        _sx(x, 32), sf.F64, m), False),
+    "CVTPS2DQ_XMM_XMMM128": _fp_convert(32, 32, 4, lambda x, m: sf.float_to_int(
+        x, sf.F32, m, 32, False), False),
+    "CVTTPS2DQ_XMM_XMMM128": _fp_convert(32, 32, 4, lambda x, m: sf.float_to_int(
+        x, sf.F32, m, 32, True), False),
+    "CVTPD2DQ_XMM_XMMM128": _fp_convert(64, 32, 2, lambda x, m: sf.float_to_int(
+        x, sf.F64, m, 32, False), False),
+    "CVTTPD2DQ_XMM_XMMM128": _fp_convert(64, 32, 2, lambda x, m: sf.float_to_int(
+        x, sf.F64, m, 32, True), False),
+})
+for _t, _tn in (("", False), ("T", True)):
+    for _r in (32, 64):
+        FP_SEMANTICS[f"CVT{_t}SS2SI_R{_r}_XMMM32"] = _to_gpr(sf.F32, _r, _tn)
+        FP_SEMANTICS[f"CVT{_t}SD2SI_R{_r}_XMMM64"] = _to_gpr(sf.F64, _r, _tn)
+
+
+def fp_exec(form: str, mxcsr: int, a: int, b: int, imm: int = 0) -> tuple[int | None, int]:
+    """Run FP instruction FORM (an iced Code name) on A, B under MXCSR:
+    (value, or None when an unmasked exception stops it; the new MXCSR)."""
+    value, pre, post = FP_SEMANTICS[form](a, b, mxcsr, imm)
+    unmasked = ~(mxcsr >> sf.MASK_SHIFT) & 0x3F
+    if pre & unmasked:
+        return None, mxcsr | pre
+    mxcsr |= pre | post
+    if post & unmasked:
+        return None, mxcsr
+    return value, mxcsr
+
+
+def _fp_run(cpu, form: str, a: int, b: int, imm: int) -> int:
+    env = cpu.env_q
+    value, env[MXCSR] = fp_exec(form, env[MXCSR], a, b, imm)
+    if value is None:
+        # SIMD floating-point exception: #XM if the OS handles it, else #UD
+        raise X86Exception(EXCP13_XMM if env[CR4] & CR4_OSXMMEXCPT else EXCP06_ILLOP)
+    return value
+
+
+def _fp_xmm_helper(form: str) -> Helper:
+    """Helper writing XMM[d] from its old value and the source (LO, HI) or integer LO."""
+    def run(cpu, d, lo, hi, imm):
+        env = cpu.env_q
+        a = env[XMM + 2 * d] | (env[XMM + 2 * d + 1] << 64)
+        r = _fp_run(cpu, form, a, lo | (hi << 64), imm)
+        env[XMM + 2 * d] = r & M64
+        env[XMM + 2 * d + 1] = r >> 64
+    # may raise #XM/#UD: not NO_RWG, so the lazy flags are in env when it faults
+    return Helper(f"sse_{form.split('_')[0].lower()}", run, None, (I32, I64, I64, I32),
+                  CallFlags.NO_WRITE_GLOBALS)
+
+
+def _fp_value_helper(form: str) -> Helper:
+    """Helper returning EFLAGS bits (COMIS) or an integer (CVT*2SI) from XMM[d] and LO."""
+    def run(cpu, d, lo):
+        env = cpu.env_q
+        return _fp_run(cpu, form, env[XMM + 2 * d], lo, 0)
+    return Helper(f"sse_{form.split('_')[0].lower()}_{form.split('_')[1].lower()}", run, I64,
+                  (I32, I64), CallFlags.NO_WRITE_GLOBALS)
+
+
+FP_XMM_FORMS = [f for f in FP_SEMANTICS if f.split("_")[1] == "XMM"
+                and not f.startswith(("COMIS", "UCOMIS"))]
+FP_VALUE_FORMS = [f for f in FP_SEMANTICS if f not in FP_XMM_FORMS]
+_FP_HELPERS = {f: _fp_xmm_helper(f) for f in FP_XMM_FORMS}
+_FP_HELPERS.update({f: _fp_value_helper(f) for f in FP_VALUE_FORMS})
+
+
+def _src_size(form: str) -> int:
+    for tag, n in (("XMMM128", 16), ("XMMM64", 8), ("XMMM32", 4)):
+        if tag in form:
+            return n
     return 0
 
 
-HELPER_COMIS = Helper("sse_comis", _comis, I64, (I64, I64, I32), CallFlags.NO_RWG_SE,
-                      pass_cpu=False)
+@insn(*[f for f in FP_XMM_FORMS if not f.startswith("CVTSI2S")])
+def gen_SSE_fp(s, insn):
+    """Arithmetic, CMPcc and XMM-to-XMM conversions (packed m128 sources are aligned)."""
+    if not sse_check(s):
+        return
+    form = code_name(insn.code)
+    size = _src_size(form)
+    lo, hi = _load_src(s, insn, 1, size, size == 16)
+    imm = insn.immediate(2) & 0xFF if insn.op_count == 3 else 0
+    s.call(_FP_HELPERS[form], [], [s.const(xmm_index(insn.op_register(0)), I32), lo, hi,
+                                   s.const(imm, I32)])
 
 
-@insn_opt("UCOMISD_XMM_XMMM64", "COMISD_XMM_XMMM64", "UCOMISS_XMM_XMMM32", "COMISS_XMM_XMMM32")
+@insn("CVTSI2SD_XMM_RM32", "CVTSI2SD_XMM_RM64", "CVTSI2SS_XMM_RM32", "CVTSI2SS_XMM_RM64")
+def gen_CVTSI2SD(s, insn):
+    if not sse_check(s):
+        return
+    form = code_name(insn.code)
+    ot = 2 if form.endswith("32") else 3
+    v = s.ld_op(insn, 1, ot, s.ea(insn) if insn.op_kind(1) == OpKind.MEMORY else None)
+    s.call(_FP_HELPERS[form], [], [s.const(xmm_index(insn.op_register(0)), I32), v,
+                                   s.const(0), s.const(0, I32)])
+
+
+@insn("UCOMISD_XMM_XMMM64", "COMISD_XMM_XMMM64", "UCOMISS_XMM_XMMM32", "COMISS_XMM_XMMM32")
 def gen_COMIS(s, insn):
     if not sse_check(s):
         return
-    double = code_name(insn.code).endswith("M64")
-    a = s.tmp()
-    s.c.gen_ld_i64(a, xmm_off(xmm_index(insn.op_register(0))))
-    b, _ = _load_src(s, insn, 1, 8 if double else 4)
+    form = code_name(insn.code)
+    b, _ = _load_src(s, insn, 1, _src_size(form))
     f = s.tmp()
-    s.c.call(HELPER_COMIS, [f], [a, b, s.const(int(double), I32)])
+    s.call(_FP_HELPERS[form], [f], [s.const(xmm_index(insn.op_register(0)), I32), b])
     s.c.gen_mov_i64(G_CC_SRC, f)
     s.set_cc_op(CC.CC_OP_EFLAGS)
 
 
-# -- conversions ------------------------------------------------------------------------------------
-
-
-def _cvt_int_to_fp(value: int, ot: int, double: int) -> int:
-    bits = 8 << ot
-    v = _sx(value & ((1 << bits) - 1), bits)
-    return _b64(float(v)) if double else _b32(float(v))
-
-
-def _cvt_fp_to_int(value: int, double: int, ot: int, truncate: int) -> int:
-    x = _f64(value) if double else _f32(value)
-    bits = 8 << ot
-    indefinite = 1 << (bits - 1)
-    if math.isnan(x) or math.isinf(x):
-        return indefinite
-    n = int(x) if truncate else round(x)
-    if not -(1 << (bits - 1)) <= n < (1 << (bits - 1)):
-        return indefinite
-    return n & ((1 << bits) - 1)
-
-
-H_CVT_I2F = Helper("cvt_int_to_fp", _cvt_int_to_fp, I64, (I64, I32, I32), CallFlags.NO_RWG_SE,
-                   pass_cpu=False)
-H_CVT_F2I = Helper("cvt_fp_to_int", _cvt_fp_to_int, I64, (I64, I32, I32, I32),
-                   CallFlags.NO_RWG_SE, pass_cpu=False)
-
-
-@insn_opt("CVTSI2SD_XMM_RM32", "CVTSI2SD_XMM_RM64", "CVTSI2SS_XMM_RM32", "CVTSI2SS_XMM_RM64")
-def gen_CVTSI2SD(s, insn):
-    c = s.c
-    if not sse_check(s):
-        return
-    name = code_name(insn.code)
-    ot = 2 if name.endswith("32") else 3
-    double = "SD" in name
-    v = s.ld_op(insn, 1, ot, s.ea(insn) if insn.op_kind(1) == OpKind.MEMORY else None)
-    r = s.tmp()
-    c.call(H_CVT_I2F, [r], [v, s.const(ot, I32), s.const(int(double), I32)])
-    d = xmm_index(insn.op_register(0))
-    if double:
-        c.gen_st_i64(r, xmm_off(d))
-    else:
-        old, nv = s.tmp(), s.tmp()
-        c.gen_ld_i64(old, xmm_off(d))
-        c.gen_deposit_i64(nv, old, r, 0, 32)
-        c.gen_st_i64(nv, xmm_off(d))
-
-
-@insn_opt("CVTTSD2SI_R32_XMMM64", "CVTTSD2SI_R64_XMMM64", "CVTSD2SI_R32_XMMM64",
-      "CVTSD2SI_R64_XMMM64", "CVTTSS2SI_R32_XMMM32", "CVTTSS2SI_R64_XMMM32",
-      "CVTSS2SI_R32_XMMM32", "CVTSS2SI_R64_XMMM32")
+@insn(*[f for f in FP_VALUE_FORMS if f.startswith("CVT")])
 def gen_CVTTSD2SI(s, insn):
     if not sse_check(s):
         return
-    name = code_name(insn.code)
-    double = "SD2SI" in name
-    truncate = name.startswith("CVTT")
-    ot = REG_INFO[insn.op_register(0)][1]
-    v, _ = _load_src(s, insn, 1, 8 if double else 4)
+    form = code_name(insn.code)
+    v, _ = _load_src(s, insn, 1, _src_size(form))
     r = s.tmp()
-    s.c.call(H_CVT_F2I, [r], [v, s.const(int(double), I32), s.const(ot, I32),
-                              s.const(int(truncate), I32)])
+    s.call(_FP_HELPERS[form], [r], [s.const(0, I32), v])
     s.st_reg(insn.op_register(0), r)
-
-
-def _cvt_sd_ss(v: int, to_single: int) -> int:
-    return _b32(_f64(v)) if to_single else _b64(_f32(v))
-
-
-H_CVT_SDSS = Helper("cvt_sd_ss", _cvt_sd_ss, I64, (I64, I32), CallFlags.NO_RWG_SE,
-                    pass_cpu=False)
-
-
-@insn_opt("CVTSD2SS_XMM_XMMM64", "CVTSS2SD_XMM_XMMM32")
-def gen_CVTSD2SS(s, insn):
-    c = s.c
-    if not sse_check(s):
-        return
-    to_single = code_name(insn.code).startswith("CVTSD2SS")
-    v, _ = _load_src(s, insn, 1, 8 if to_single else 4)
-    r = s.tmp()
-    c.call(H_CVT_SDSS, [r], [v, s.const(int(to_single), I32)])
-    d = xmm_index(insn.op_register(0))
-    if to_single:
-        old, nv = s.tmp(), s.tmp()
-        c.gen_ld_i64(old, xmm_off(d))
-        c.gen_deposit_i64(nv, old, r, 0, 32)
-        c.gen_st_i64(nv, xmm_off(d))
-    else:
-        c.gen_st_i64(r, xmm_off(d))
 
 
 # -- MXCSR, FXSAVE/FXRSTOR ----------------------------------------------------------------------
@@ -843,5 +853,3 @@ def gen_FXRSTOR(s, insn):
     s.gen_update_eip_cur()
     s.call(H_FXRSTOR, [], [s.ea(insn), s.const(s.mmu_idx, I32), s.const(is64, I32)])
 
-
-_ = (CC_C,)
