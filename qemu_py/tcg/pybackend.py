@@ -964,7 +964,9 @@ class PyBackend:
         filename = f"<tcg-tb-{tb.pc:x}-{next(_seq)}>"
         ns = g.ns
         ns.update(env=rt.env_q, envl=rt.env_l, envw=rt.env_w, envb=rt.env_b, cpu=rt.cpu,
-                  J=tb.jmp_dest, LOOKUP=rt.lookup_tb, LD=rt.ld_slow, ST=rt.st_slow, TB=tb)
+                  J=tb.jmp_dest, LOOKUP=rt.lookup_tb, LD=rt.ld_slow, ST=rt.st_slow)
+        if "TB.invalid" in src:
+            ns["TB"] = tb                # (a reference cycle only where it is needed)
         code = compile(src, filename, "exec")
         linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
         exec(code, ns)
