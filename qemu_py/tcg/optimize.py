@@ -610,6 +610,10 @@ def _dce(ops: list[Op], globals_) -> list[Op]:
         if ops[st].opdef.base == "set_label":
             label_block[ops[st].args[0].id] = bi
     live_in = [set() for _ in blocks]
+    # with forward branches only, one backward sweep sees every successor first
+    forward_only = all(label_block[op.args[-1].id] > bi
+                       for bi, (st, en) in enumerate(blocks)
+                       for op in (ops[en - 1],) if op.opdef.base in ("br", "brcond"))
     changed = True
     dead_ops: set[int] = set()
     while changed:
@@ -627,7 +631,7 @@ def _dce(ops: list[Op], globals_) -> list[Op]:
                 live = _step(op, live, all_globals, live_in, label_block, dead_ops, i)
             if live != live_in[bi]:
                 live_in[bi] = live
-                changed = True
+                changed = not forward_only
     return [op for i, op in enumerate(ops) if i not in dead_ops]
 
 
