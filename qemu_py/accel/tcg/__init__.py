@@ -52,7 +52,7 @@ def parse_icount(opts: dict | None) -> int | None:
 
 class TCGAccel:
     def __init__(self, vm, machine, cfg, props: dict):
-        from qemu_py.target.i386.apic import APIC_DEFAULT_BASE, LocalAPIC
+        from qemu_py.target.i386.apic import LocalAPIC
         from qemu_py.target.i386.cpu import X86CPU
         self.vm = vm
         self.machine = machine
@@ -77,7 +77,7 @@ class TCGAccel:
         cpu.time_ns = self.now_ns
         cpu.mmu.io_hook = self.sync_clock
         apic = cpu.apic = LocalAPIC(cpu, clock)
-        machine.system_memory.add_subregion_overlap(APIC_DEFAULT_BASE, apic.mmio, 0x1000)
+        apic.map_into(machine.system_memory)      # at IA32_APIC_BASE, following the guest
         pic = getattr(machine, "pic", None)
         if pic is not None:
             pic.master.connect_gpio_out(0, IRQ(lambda n, level: cpu.set_intr_line(level)))

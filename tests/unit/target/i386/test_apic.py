@@ -102,3 +102,22 @@ def test_priority_masks_lower_vectors():
     assert apic.get_interrupt() is None
     apic.accept(0x61)
     assert apic.get_interrupt() == 0x61
+
+
+def test_wrmsr_apic_base_relocates_and_disables_the_register_page():
+    """TCG maps the APIC where IA32_APIC_BASE says (as under KVM): WRMSR moves the page,
+    clearing the global enable unmaps it, and the old page decodes nothing."""
+    for backend in ("python", "interp"):
+        bed = X86Bed(backend)
+        clock = VirtualClock("manual")
+        clock.enable()
+        apic = bed.cpu.apic = LocalAPIC(bed.cpu, clock)
+        apic.map_into(bed.root)
+        assert bed.mem.read_value(APIC + 0x30, 4)[0] == 0x00050014
+        bed.run("mov ecx, 0x1b; mov eax, 0xfed00900; xor edx, edx; wrmsr")
+        assert apic.mapped_at == 0xFED00000
+        assert bed.mem.read_value(0xFED00030, 4)[0] == 0x00050014
+        assert bed.mem.read_value(APIC + 0x30, 4)[0] != 0x00050014
+        bed.run("mov ecx, 0x1b; mov eax, 0xfed00100; xor edx, edx; wrmsr")
+        assert apic.mapped_at is None
+        assert bed.mem.read_value(0xFED00030, 4)[0] != 0x00050014
