@@ -24,7 +24,7 @@ The vCPU side is two calls, ``interrupt(vector)`` and ``nmi()`` (KVM's
 
 from __future__ import annotations
 
-from qemu_py.target.i386.apic import CPU_INTERRUPT_HARD, CPU_INTERRUPT_NMI
+from qemu_py.target.i386.apic import CPU_INTERRUPT_HARD, CPU_INTERRUPT_NMI, drive_intr
 
 
 class UserspaceIRQ:
@@ -54,12 +54,7 @@ class UserspaceIRQ:
     def set_intr(self, _n: int, level: int):
         """The 8259's INTR output."""
         self.intr_level = int(bool(level))
-        if self.apic is not None:
-            self.apic.set_lint0(level)
-        elif level:
-            self.set_irq_request(CPU_INTERRUPT_HARD)
-        else:
-            self.clear_irq_request(CPU_INTERRUPT_HARD)
+        drive_intr(self, level)
 
     def reset(self):
         self.request = 0

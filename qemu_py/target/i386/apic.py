@@ -36,6 +36,18 @@ CPU_INTERRUPT_NMI = 2
 APIC_MMIO_PRIORITY = 0x1000     # above RAM and devices, as in QEMU
 
 APIC_DEFAULT_BASE = 0xFEE00000
+
+
+def drive_intr(cpu, level) -> None:
+    """The 8259's INTR output into CPU (a TCG CPU or KVM's interrupt state, both with
+    ``apic``, ``set_irq_request`` and ``clear_irq_request``): through LINT0 of the
+    local APIC when there is one, else straight to the hard interrupt request."""
+    if cpu.apic is not None:
+        cpu.apic.set_lint0(level)
+    elif level:
+        cpu.set_irq_request(CPU_INTERRUPT_HARD)
+    else:
+        cpu.clear_irq_request(CPU_INTERRUPT_HARD)
 BASE_BSP = 1 << 8
 BASE_ENABLE = 1 << 11
 

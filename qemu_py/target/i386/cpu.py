@@ -18,6 +18,7 @@ from qemu_py.tcg.pybackend import PyBackend
 from qemu_py.tcg.softmmu import ACCESS_EXEC, PAGE_SIZE, SoftMMU
 from qemu_py.tcg.tb import Runtime
 
+from .apic import drive_intr
 from .cpuid import VENDOR
 from . import cc as CC
 from .excp import CONTRIBUTORY, CPUHalt, TripleFault, X86Exception
@@ -482,12 +483,7 @@ class X86CPU:
     def set_intr_line(self, level: bool):
         """The INTR pin (from the PIC when there is no local APIC)."""
         self.intr_line = bool(level)
-        if self.apic is not None:
-            self.apic.set_lint0(level)
-        elif level:
-            self.set_irq_request(CPU_INTERRUPT_HARD)
-        else:
-            self.clear_irq_request(CPU_INTERRUPT_HARD)
+        drive_intr(self, level)
 
     def has_work(self) -> bool:
         if self.interrupt_request & CPU_INTERRUPT_HARD and self.env_q[EFLAGS] & IF_MASK:
