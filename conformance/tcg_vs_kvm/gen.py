@@ -460,6 +460,8 @@ def generate(ch: Chooser, classes: dict[str, list[int]], max_len: int = 6,
     rflags = 0x202 | (ch.int(0, 0xFFF) & 0x8D5)
     if ch.chance(20):
         rflags |= 0x400                                    # DF
+    if ch.chance(10):
+        rflags |= 0x40000                                  # AC: alignment checks (#AC)
     data = bytes(ch.int(0, 255) for _ in range(16)) * 256 if ch.chance(50) else \
         random.Random(ch.int(0, 1 << 30)).randbytes(im.PAGE)
     xmm = tuple(xmm_value(ch) for _ in range(16))

@@ -71,6 +71,10 @@ class _Gen:
         self.ge_known: dict[str, int] = {}
         self.store_plan: dict[int, set] | None = None
         self.inline: dict[int, str] = {}
+        # fused temps: id -> ids of every temp their inline expression reads (through
+        # fused inputs too), so nothing between the definition and its reader writes them
+        self.inline_reads: dict[int, frozenset] = {}
+        self._fuse_reads: frozenset = frozenset()
         self.cur = None
         self.use_count = self.count_uses(ops)
         self.loop = None               # LoopPlan when the TB is peeled into a loop
@@ -483,9 +487,11 @@ class _Gen:
             raise IRError(f"python backend: no lowering for op {d.name} (a backend bug)")
         if self.fusable(op):
             self.inline[id(a[0])] = e          # evaluated inside the next op's statement
+            self.inline_reads[id(a[0])] = self._fuse_reads
             if base == "shl" and a[2].kind == TempKind.CONST and a[1].kind != TempKind.CONST:
                 self.shifted[id(a[0])] = (a[1], a[2].value & (bits - 1))
         else:
+            self.inline_reads.pop(id(a[0]), None)
             self.emit(ind, f"{self.out(a[0])} = {e}")
         if self.zk is not None:
             self.zk[self.names.get(id(a[0]), "")] = _zmask_of(op, self.zget)
@@ -524,7 +530,11 @@ class _Gen:
             return False
         if id(d) in self.no_fuse or self.cur is None:
             return False
-        ins = {id(t) for t in op.args[op.nb_oargs:op.nb_oargs + op.nb_iargs]}
+        ins = set()
+        for t in op.args[op.nb_oargs:op.nb_oargs + op.nb_iargs]:
+            ins.add(id(t))
+            ins |= self.inline_reads.get(id(t), frozenset())   # read by a fused input
+        self._fuse_reads = frozenset(ins)
         ins.add(id(d))
         ops = self.ops
         between = 0

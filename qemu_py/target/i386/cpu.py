@@ -22,7 +22,7 @@ from .apic import drive_intr
 from .cpuid import VENDOR
 from . import cc as CC
 from .excp import CONTRIBUTORY, CPUHalt, TripleFault, X86Exception
-from .state import (AC_MASK, BUDGET, CC_DST, CC_MASK, CC_OP, CC_SRC, CC_SRC2, CR0, CR0_EM,
+from .state import (CR0_AM, EXCP0D_GPF, EXCP11_ALGN, HF_AM_MASK, AC_MASK, BUDGET, CC_DST, CC_MASK, CC_OP, CC_SRC, CC_SRC2, CR0, CR0_EM,
                     CR0_MP, CR0_PE, CR0_PG, CR0_TS, CR0_WP, CR2, CR3, CR4, CR4_OSFXSR,
                     CR4_PAE, CR4_PGE, CR4_PSE, DESC_B_MASK, DESC_L_MASK, DESC_P_MASK,
                     DESC_S_MASK, DESC_W_MASK, DESC_A_MASK, DESC_CS_MASK, DESC_R_MASK, DF,
@@ -92,6 +92,7 @@ class X86CPU:
         self.vendor = VENDOR
         self.cpu_index = cpu_index
         self.mmu = SoftMMU(memory_as, NB_MMU_MODES, self._tlb_fill,
+                           on_unaligned=self._on_unaligned,
                            on_code_write=self._on_code_write, is_code_page=self._is_code_page)
         rt = self.rt = Runtime()
         rt.env_q = self.env_q
@@ -142,6 +143,16 @@ class X86CPU:
 
     def protect_code_page(self, ppage: int):
         self.mmu.protect_code_page(ppage)
+
+    def _on_unaligned(self, addr: int, access: int, mmu_idx: int):
+        """An access the translator marked MO_ALIGN (alignment checking on: CR0.AM,
+        EFLAGS.AC, CPL 3) is misaligned: #AC(0), before any page fault (the oracle CPU
+        raises #AC for a misaligned access to an unmapped page)."""
+        if self.env_q[EFER] & EFER_LMA and ((addr >> 47) + 1) & 0x1FFFF > 1:
+            e = X86Exception(EXCP0D_GPF, 0)          # canonicality is checked first
+            e.noncanonical = addr
+            raise e
+        raise X86Exception(EXCP11_ALGN, 0)
 
     def mmu_index(self) -> int:
         return MMU_USER_IDX if (self.env_q[HFLAGS] & HF_CPL_MASK) == 3 else MMU_KERNEL_IDX
@@ -240,6 +251,8 @@ class X86CPU:
             ((cr0 & CR0_TS) and HF_TS_MASK)
         if env[CR4] & CR4_OSFXSR:
             hf |= HF_OSFXSR_MASK
+        if cr0 & CR0_AM:
+            hf |= HF_AM_MASK
         if env[EFER] & EFER_LMA:
             hf |= HF_LMA_MASK
         cs_flags = env[seg_slot(R_CS, 3)]

@@ -33,6 +33,7 @@ from .insn_arith import HELPER_CHECK_ALIGN16
 from .state import (CR4, CR4_OSXMMEXCPT, EXCP06_ILLOP, EXCP07_PREX, EXCP13_XMM, HF_EM_MASK,
                     HF_OSFXSR_MASK, HF_TS_MASK, MXCSR, XMM, EXCP0D_GPF, EFER, EFER_LMA,
                     HF_CS64_MASK)
+from .state import AC_MASK, CR0, CR0_AM, EFLAGS, EXCP11_ALGN, HF_CPL_MASK, HFLAGS
 from .translate import G_CC_SRC, HELPER_PROBE_WRITE, code_name, insn
 
 M64 = 0xFFFF_FFFF_FFFF_FFFF
@@ -805,7 +806,13 @@ def _fx_probe(cpu, addr: int, access: int, mmu_idx: int):
                 e.noncanonical = a
                 raise e
     if addr & 15:
-        raise X86Exception(EXCP0D_GPF, 0)
+        # with alignment checking on (CR0.AM, EFLAGS.AC, CPL 3) a base that is not
+        # 4-byte aligned raises #AC on the oracle CPU, a 4-byte aligned one #GP (the SDM
+        # leaves #AC vs #GP to the implementation)
+        env = cpu.env_q
+        ac = (env[CR0] & CR0_AM and env[EFLAGS] & AC_MASK and
+              env[HFLAGS] & HF_CPL_MASK == 3)
+        raise X86Exception(EXCP11_ALGN if ac and addr & 3 else EXCP0D_GPF, 0)
     cpu.mmu.lookup(last, access, mmu_idx)
     cpu.mmu.lookup(addr, access, mmu_idx)
 

@@ -124,6 +124,7 @@ HF_RF_MASK = 1 << 16
 HF_VM_MASK = 1 << 17
 HF_AC_MASK = 1 << 18
 HF_SMM_MASK = 1 << 19
+HF_AM_MASK = 1 << 20            # CR0.AM (with EFLAGS.AC and CPL 3: alignment checks)
 HF_OSFXSR_MASK = 1 << 22
 HF2_NMI_MASK = 1 << 2
 

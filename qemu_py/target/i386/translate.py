@@ -27,7 +27,7 @@ from qemu_py.tcg.ir import (EXIT_NOCHAIN, EXIT_REQUESTED, EXIT_SLOT0, I32, I64, 
 from qemu_py.tcg.tb import CF_COUNT_MASK, CF_NOCHAIN, TranslationBlock
 
 from . import cc as CC
-from .state import (BUDGET, CC_DST, CC_OP, CC_SRC, CC_SRC2, DF, EFLAGS, GPR_NAMES,
+from .state import (AC_MASK, HF_AM_MASK, BUDGET, CC_DST, CC_OP, CC_SRC, CC_SRC2, DF, EFLAGS, GPR_NAMES,
                     HF_ADDSEG_MASK, HF_CPL_MASK, HF_CS32_MASK, HF_CS64_MASK,
                     HF_INHIBIT_IRQ_MASK, HF_LMA_MASK, HF_PE_MASK, HF_SS32_MASK, HF_TF_MASK,
                     HF_VM_MASK, HFLAGS, IOPL_MASK, IOPL_SHIFT, MMU_KERNEL_IDX, MMU_USER_IDX,
@@ -164,10 +164,18 @@ HELPER_RAISE_EXCEPTION_ERR = Helper("raise_exception_err", _raise_exception_err,
                                     (I32, I32))
 
 
+PROBE_ALIGN = 0x100     # in probe_write's SIZE: alignment checking is on (#AC first)
+
+
 def _probe_write(cpu, addr: int, size: int, mmu_idx: int):
     """Check that SIZE bytes at ADDR are writable (the write-access page fault of a
-    read-modify-write instruction is raised before its load)."""
+    read-modify-write instruction is raised before its load); with PROBE_ALIGN in
+    SIZE a misaligned ADDR raises #AC (after the canonical check) before any #PF."""
     mmu = cpu.mmu
+    if size & PROBE_ALIGN:
+        size &= 0xFF
+        if addr & (size - 1):
+            cpu._on_unaligned(addr & M64, 1, mmu_idx)
     mmu.lookup(addr & M64, 1, mmu_idx)
     last = (addr + size - 1) & M64
     if (last ^ addr) & ~(PAGE_SIZE - 1):
@@ -210,6 +218,9 @@ class DisasContext:
         self.iopl = (flags & IOPL_MASK) >> IOPL_SHIFT
         self.tf = bool(flags & HF_TF_MASK)
         self.mmu_idx = MMU_USER_IDX if self.cpl == 3 else MMU_KERNEL_IDX
+        # alignment checking (#AC): CR0.AM, EFLAGS.AC and CPL 3 (all part of the TB flags)
+        self.align = MemOp.MO_ALIGN if (flags & HF_AM_MASK and flags & AC_MASK and
+                                        self.cpl == 3) else 0
         self.bitness = 64 if self.code64 else (32 if self.code32 else 16)
         self.stack_ot = 3 if self.code64 else (2 if self.ss32 else 1)
         self.cc_op = CC.CC_OP_DYNAMIC
@@ -393,15 +404,17 @@ class DisasContext:
     def ld(self, addr, ot: int, sign: bool = False, dst=None):
         if self.insn_is_rmw():
             # a read-modify-write access faults as a write (error code W set)
-            self.call(HELPER_PROBE_WRITE, [], [addr, self.const(1 << ot, I32),
+            size = (1 << ot) | (PROBE_ALIGN if self.align and ot else 0)
+            self.call(HELPER_PROBE_WRITE, [], [addr, self.const(size, I32),
                                                self.const(self.mmu_idx, I32)])
         t = dst if dst is not None else self.tmp()
-        mop = ot | (MemOp.MO_SIGN if sign else 0)
+        mop = ot | (MemOp.MO_SIGN if sign else 0) | (self.align if ot else 0)
         self.c.gen_qemu_ld_i64(t, addr, MemOpIdx(mop, self.mmu_idx))
         return t
 
     def st(self, addr, ot: int, val):
-        self.c.gen_qemu_st_i64(val, addr, MemOpIdx(ot, self.mmu_idx))
+        self.c.gen_qemu_st_i64(val, addr, MemOpIdx(ot | (self.align if ot else 0),
+                                                   self.mmu_idx))
 
     def ld_idx(self, addr, ot: int, mmu_idx: int):
         t = self.tmp()

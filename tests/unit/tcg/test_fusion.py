@@ -44,3 +44,21 @@ def test_fusion_past_pure_ops_keeps_values(build, fused):
     got, src = _run("python", build)
     assert got == ref
     assert ("(g_r0 ^ g_r1)" in src) == fused
+
+
+def _past_a_write_of_a_fused_inputs_input(rt, c):
+    # w = r0 << 3 is fused into t = w | r1, and t is fused further down past a write of
+    # r0: the check must see r0 through w (found by the differential suite in SHLD,
+    # whose CF came from the destination register's new value)
+    w, t = c.temp_new(I64), c.temp_new(I64)
+    c.gen_shl_i64(w, rt.r[0], 3)
+    c.gen_or_i64(t, w, rt.r[1])
+    c.gen_mov_i64(rt.r[0], 5)
+    c.gen_add_i64(rt.r[2], t, rt.r[3])
+
+
+def test_fusion_sees_inputs_of_fused_inputs():
+    ref, _ = _run("interp", _past_a_write_of_a_fused_inputs_input)
+    got, _ = _run("python", _past_a_write_of_a_fused_inputs_input)
+    assert got == ref
+    assert got[2] == ((0x1234 << 3) | 0xFF00FF) + 0

@@ -197,3 +197,50 @@ def test_fsgsbase_follows_cr4_at_run_time(bed):
     bed.env[CR4] &= ~0x10000
     bed.run("rdfsbase rbx")
     assert bed.exception_vector() == 6
+
+
+def _ac_bed(bed, am=True):
+    from qemu_py.target.i386.state import CR0, CR0_AM
+    if am:
+        bed.env[CR0] |= CR0_AM
+    bed.set_cpl(3)
+
+
+def test_alignment_check_needs_am_ac_and_cpl3(bed):
+    """#AC(0) for a misaligned data access with CR0.AM, EFLAGS.AC and CPL 3; the
+    faulting instruction's state is precise."""
+    _ac_bed(bed)
+    bed.run("mov ecx, 7; mov ebx, dword ptr [rdi + 1]; mov ecx, 9", rdi=DATA,
+            rflags=0x40202)
+    assert bed.exception_vector() == 17
+    err, rip = frame(bed, 2)
+    assert err == 0 and rip == CODE + 5
+    assert bed.cpu.gpr(1) == 7
+
+
+def test_no_alignment_check_without_ac_or_am_or_at_cpl0(bed):
+    from qemu_py.target.i386.state import CR0, CR0_AM
+    for am, cpl, rflags in ((True, 3, 0x202), (False, 3, 0x40202), (True, 0, 0x40202)):
+        bed.env[CR0] = (bed.env[CR0] | CR0_AM) if am else (bed.env[CR0] & ~CR0_AM)
+        bed.set_cpl(cpl)
+        bed.io_log.clear()
+        bed.run("mov ebx, dword ptr [rdi + 1]", rdi=DATA, rflags=rflags)
+        if cpl == 3:                                # the closing HLT is #GP at CPL 3
+            assert bed.exception_vector() == 13 and frame(bed, 2) == [0, CODE + 3]
+        else:
+            assert bed.exception_vector() is None, (am, cpl, rflags)
+
+
+def test_alignment_check_comes_before_paging_and_after_canonicality(bed):
+    _ac_bed(bed)
+    bed.wq(bed.pte_addr(DATA), 0)                   # unmapped
+    bed.cpu.tlb_flush()
+    for text, rdi, vector in (
+            ("mov ebx, dword ptr [rdi + 1]", DATA, 17),            # #AC, not #PF
+            ("mov ebx, dword ptr [rdi + 1]", 0x8000_0000_0000_0000, 13),   # #GP first
+            ("add dword ptr [rdi + 2], 1", DATA, 17)):            # RMW: #AC before #PF
+        bed.io_log.clear()
+        bed.set_cpl(3)
+        bed.run(text, rdi=rdi, rflags=0x40202)
+        assert bed.exception_vector() == vector, text
+        assert frame(bed, 2)[1] == CODE, text        # the access faulted, not the HLT
