@@ -3,13 +3,14 @@
 ``-accel tcg[,backend=python|interp][,dump=DIR][,fp=on]``: the backend that
 makes TBs runnable (the Python-code backend by default, the IR interpreter as
 the reference), an optional directory receiving every generated TB's Python
-source, and the approximate x87/SSE floating point (also enabled by
-``-cpu max``; see ``target/i386/insn_x87.py`` and ``insn_sse.py``). ``-icount shift=N`` makes the virtual clock advance 2**N ns per
+source, and the approximate x87 floating point (also enabled by ``-cpu max``;
+see ``target/i386/insn_x87.py``; SSE/SSE2 floating point is exact and always
+on). ``-icount shift=N`` makes the virtual clock advance 2**N ns per
 retired instruction; ``sleep=off`` is implied (an idle CPU warps the clock to
 the next timer at once), so runs are deterministic.
 
-Wiring done by :func:`attach`: the local APIC (MMIO at 0xFEE00000 over the
-system memory, its timer on the virtual clock), the 8259 INTR output to the
+Wiring done by :func:`attach`: the local APIC (MMIO at IA32_APIC_BASE, 0xFEE00000
+after reset, over the system memory, its timer on the virtual clock), the 8259 INTR output to the
 APIC's LINT0 and the 8259 acknowledge cycle, the I/O APIC's messages to the
 APIC and the APIC's EOI broadcast back; ``-kernel``/``-append``/``-initrd``:
 the board prepares the boot (``machine.kernel_boot``, see

@@ -84,7 +84,7 @@ class X86CPU:
         self.env_q = raw.cast("Q")
         self.memory_as = memory_as
         self.io_as = io_as
-        self.fp_enabled = fp           # x87 / SSE floating point (approximate) decode
+        self.fp_enabled = fp           # x87 arithmetic (approximate, binary64) decodes
         # CPUID vendor, and the vendor-defined behaviours that follow it (cpuid.VENDOR_*):
         # AMD's FXRSTOR loads FOP/FIP/FDP only while FSW.ES is set, and AMD's MOVSXD r16, m
         # reads a doubleword. Set before the first translation (the differential suite

@@ -89,10 +89,10 @@ OPTIONAL_HANDLERS: dict[int, object] = {}
 
 
 def insn_opt(*patterns: str):
-    """Like :func:`insn`, for forms implemented only approximately (x87 in
-    binary64, SSE floating point without MXCSR exception flags): they decode
-    only on a CPU created with ``fp=True`` (``-cpu max``), whose CPUID then
-    advertises FPU, SSE and SSE2."""
+    """Like :func:`insn`, for forms implemented only approximately (x87
+    arithmetic in binary64): they decode only on a CPU created with ``fp=True``
+    (``-cpu max``), whose CPUID then also advertises the FPU. SSE/SSE2 floating
+    point is exact and always decodes (:mod:`.softfloat`)."""
     return insn(*patterns, _registry=OPTIONAL_HANDLERS)
 
 
