@@ -244,3 +244,19 @@ def test_alignment_check_comes_before_paging_and_after_canonicality(bed):
         bed.run(text, rdi=rdi, rflags=0x40202)
         assert bed.exception_vector() == vector, text
         assert frame(bed, 2)[1] == CODE, text        # the access faulted, not the HLT
+
+
+def test_alignment_check_of_16_byte_sse_accesses(bed):
+    """Unaligned-form 16-byte SSE accesses check 16-byte alignment under #AC (the two
+    8-byte halves would not); aligned forms raise #GP(0) first."""
+    for text, vector in (("movups xmm5, xmmword ptr [rdi + 8]", 17),
+                         ("movdqu xmmword ptr [rdi + 8], xmm5", 17),
+                         ("movaps xmm5, xmmword ptr [rdi + 8]", 13),
+                         ("movups xmm5, xmmword ptr [rdi + 16]", None)):
+        _ac_bed(bed)
+        bed.io_log.clear()
+        bed.run(text, rdi=DATA, rflags=0x40202)
+        if vector is None:                       # only the closing HLT's #GP
+            assert bed.exception_vector() == 13 and frame(bed, 2)[1] != CODE, text
+        else:
+            assert bed.exception_vector() == vector and frame(bed, 2)[1] == CODE, text
