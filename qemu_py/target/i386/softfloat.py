@@ -434,3 +434,24 @@ def float_to_float(a: int, src: Format, dst: Format, mxcsr: int):
     _, m, e = unpack(a, src)
     r, post = round_pack(s, m, e, False, dst, mxcsr)
     return r, pre, post
+
+
+def round_to_int(a: int, f: Format, mxcsr: int, rc: int, suppress_pe: bool):
+    """A rounded to an integral value in F (ROUNDPS/PD/SS/SD) with rounding control RC:
+    (encoding, pre flags, post flags). An SNaN sets IE and gives its quiet NaN, a QNaN
+    is returned as is; infinities and zeros are unchanged; a zero result keeps A's
+    sign. DAZ applies, DE is never reported; PE (inexact) unless SUPPRESS_PE."""
+    if is_nan(a, f):
+        return quiet(a, f), (IE if is_snan(a, f) else 0), 0
+    a, _ = daz_in(a, f, mxcsr)
+    if is_inf(a, f):
+        return a, 0, 0
+    s, m, e = unpack(a, f)
+    if e >= 0 or m == 0:
+        return a, 0, 0
+    n, inexact = _round_sig(m, -e, False, s, rc)
+    post = PE if inexact and not suppress_pe else 0
+    if n == 0:
+        return f.sign_bit if s else 0, 0, post
+    r, _ = round_pack(s, n, 0, False, f, mxcsr)        # exact: fewer than P bits
+    return r, 0, post
