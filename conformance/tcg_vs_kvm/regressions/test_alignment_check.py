@@ -7,7 +7,7 @@ to an unmapped page, also for read-modify-write forms). FXSAVE/FXRSTOR: #AC
 for a base that is not 4-byte aligned, #GP for a 4-byte aligned one that is
 not 16-byte aligned (implementation-defined in the SDM); 16-byte SSE accesses
 of the unaligned forms (LDDQU, MOVUPS, MOVDQU) check 16-byte alignment, the
-aligned forms raise #GP first. Found once the
+aligned forms raise #GP first; CMPXCHG8B checks its whole m64. Found once the
 generator set AC in one case in ten; shrunk to these cases.
 """
 
@@ -47,6 +47,8 @@ AC = 0x40202
      {"rbx": 0x800}, ("rsp", "rbx"), 17),
     ("movups store, 12 mod 16", Instruction.create_mem_reg(Code.MOVUPS_XMMM128_XMM,
                                                            mem(R.RBX, -0x614), Register.XMM5),
+     {"rbx": 0x800}, ("rsp", "rbx"), 17),
+    ("cmpxchg8b, 4 mod 8", Instruction.create_mem(Code.CMPXCHG8B_M64, mem(R.RBX, 0x7FC)),
      {"rbx": 0x800}, ("rsp", "rbx"), 17),
     ("movaps: #GP first", Instruction.create_reg_mem(Code.MOVAPS_XMM_XMMM128, Register.XMM5,
                                                      mem(R.RBX, -0x618)),

@@ -10,7 +10,7 @@ from qemu_py.tcg.ir import I32, I64, Cond, Helper, MemOp, MemOpIdx
 from . import cc as CC
 from .excp import X86Exception
 from .state import CC_C, CC_O, CC_Z, EXCP00_DIVZ, EXCP0D_GPF, REGS
-from .translate import G_CC_SRC, G_REGS, MASKS, REG_INFO, insn
+from .translate import G_CC_SRC, G_REGS, HELPER_CHECK_AC, MASKS, REG_INFO, insn
 
 M64 = 0xFFFF_FFFF_FFFF_FFFF
 
@@ -356,6 +356,8 @@ def gen_CMPXCHG8B_16B(s, insn):
     step = 8 if wide else 4
     if wide:
         s.call(HELPER_CHECK_ALIGN16, [], [ea])
+    elif s.align:
+        s.call(HELPER_CHECK_AC, [], [ea, s.const(8, I32)])     # #AC for the whole m64
     lo = s.ld(ea, half)
     ea2 = s.tmp()
     c.gen_add_i64(ea2, ea, step)

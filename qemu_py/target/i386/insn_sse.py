@@ -34,7 +34,7 @@ from .state import (CR4, CR4_OSXMMEXCPT, EXCP06_ILLOP, EXCP07_PREX, EXCP13_XMM, 
                     HF_OSFXSR_MASK, HF_TS_MASK, MXCSR, XMM, EXCP0D_GPF, EFER, EFER_LMA,
                     HF_CS64_MASK)
 from .state import AC_MASK, CR0, CR0_AM, EFLAGS, EXCP11_ALGN, HF_CPL_MASK, HFLAGS
-from .translate import G_CC_SRC, HELPER_PROBE_WRITE, code_name, insn
+from .translate import G_CC_SRC, HELPER_CHECK_AC, HELPER_PROBE_WRITE, code_name, insn
 
 M64 = 0xFFFF_FFFF_FFFF_FFFF
 M128 = (1 << 128) - 1
@@ -61,17 +61,6 @@ def sse_check(s) -> bool:
     return True
 
 
-def _check_ac16(cpu, addr: int):
-    """Alignment checking on (translation-time ``s.align``): a 16-byte SSE access that
-    is not 16-byte aligned raises #AC, after the canonical check (the access itself is
-    made as two 8-byte halves)."""
-    if addr & 15:
-        cpu._on_unaligned(addr & M64, 0, 0)
-
-
-H_CHECK_AC16 = Helper("check_ac16", _check_ac16, None, (I64,))
-
-
 def _load_src(s, insn, i, size, aligned=False):
     """(lo, hi) temps of operand I: an XMM register or SIZE bytes of memory."""
     c = s.c
@@ -85,7 +74,7 @@ def _load_src(s, insn, i, size, aligned=False):
     if aligned and size == 16:
         s.call(HELPER_CHECK_ALIGN16, [], [ea])
     elif size == 16 and s.align:
-        s.call(H_CHECK_AC16, [], [ea])
+        s.call(HELPER_CHECK_AC, [], [ea, s.const(16, I32)])
     if size == 16:
         lo = s.ld(ea, 3)
         a2 = s.tmp()
@@ -116,7 +105,7 @@ def _mov128(s, insn, aligned):
     if aligned:
         s.call(HELPER_CHECK_ALIGN16, [], [ea])
     elif s.align:
-        s.call(H_CHECK_AC16, [], [ea])
+        s.call(HELPER_CHECK_AC, [], [ea, s.const(16, I32)])
     r = xmm_index(insn.op_register(1))
     lo, hi = s.tmp(), s.tmp()
     c.gen_ld_i64(lo, xmm_off(r, 0))

@@ -185,6 +185,17 @@ def _probe_write(cpu, addr: int, size: int, mmu_idx: int):
 HELPER_PROBE_WRITE = Helper("probe_write", _probe_write, None, (I64, I32, I32))
 
 
+def _check_ac(cpu, addr: int, size: int):
+    """Alignment checking is on (translation-time ``s.align``) and one operand of SIZE
+    bytes is accessed in smaller pieces (CMPXCHG8B, 16-byte SSE): a misaligned ADDR
+    raises #AC for the whole operand, after the canonical check."""
+    if addr & (size - 1):
+        cpu._on_unaligned(addr & M64, 0, 0)
+
+
+HELPER_CHECK_AC = Helper("check_ac", _check_ac, None, (I64, I32))
+
+
 def _probe_read(cpu, addr: int, mmu_idx: int):
     """Fault as a byte load from ADDR would, without reading (no MMIO side effect)."""
     cpu.mmu.lookup(addr & M64, 0, mmu_idx)
