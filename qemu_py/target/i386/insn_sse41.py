@@ -14,8 +14,11 @@ control unless imm8[2] selects MXCSR.RC, and imm8[3] suppresses the precision
 exception; only IE (SNaN) and PE are reported. DPPS multiplies the lanes selected
 by imm8[7:4] (the others are +0.0), then adds (p0 + p1) + (p2 + p3), each
 operation rounded to single precision under MXCSR as the SDM's pseudo-code says,
-and writes the sum to the lanes selected by imm8[3:0] (+0.0 elsewhere); the flags
-of every multiply and add are accumulated and an unmasked one raises #XM (#UD).
+and writes the sum to the lanes selected by imm8[3:0] (+0.0 elsewhere). The three
+steps are checked one after the other: intermediate results are sources like any
+other (DAZ, DE), and a step with an unmasked exception raises #XM (#UD) with the
+flags of the steps so far (measured on the host CPU: an unmasked PE in a product
+stops before the sums, so a denormal product sets no DE).
 """
 
 from __future__ import annotations
@@ -256,26 +259,50 @@ def _round(f, scalar):
 
 
 def _dp(f):
+    """DPPS/DPPD in the SDM's three steps (products, pairwise sums, final sum), each
+    rounded under MXCSR; the intermediate results are sources of the next step like
+    any other (DAZ, DE). A step with an unmasked exception stops the instruction:
+    the flags of the steps before it and of that step (only its pre-computation ones
+    when one of those is unmasked) are set, as measured on the host CPU."""
     n = 128 // f.bits
 
     def sem(a, b, imm, mxcsr):
         la, lb = _lanes(a, f.bits), _lanes(b, f.bits)
-        pre = post = 0
+        unmasked = ~(mxcsr >> sf.MASK_SHIFT) & 0x3F
+        done = 0                                    # flags of the completed steps
 
-        def acc(r):
-            nonlocal pre, post
-            pre |= r[1]
-            post |= r[2]
-            return r[0]
-        prods = [acc(sf.mul(x, y, f, mxcsr)) if imm >> (4 + i) & 1 else 0
-                 for i, (x, y) in enumerate(zip(la, lb))]
+        def step(ops):
+            nonlocal done
+            out, pre, post = [], 0, 0
+            for op, x, y in ops:
+                r, p, q = op(x, y, f, mxcsr)
+                out.append(r)
+                pre |= p
+                post |= q
+            if pre & unmasked:
+                return None, done | pre, 0
+            done |= pre | post
+            if post & unmasked:
+                return None, done & ~post, post
+            return out, 0, 0
+
+        plan = [(sf.mul if imm >> (4 + i) & 1 else (lambda x, y, f, m: (0, 0, 0)), x, y)
+                for i, (x, y) in enumerate(zip(la, lb))]
+        prods, p, q = step(plan)
+        if prods is None:
+            return a, p, q
         if n == 4:
-            t01 = acc(sf.add(prods[0], prods[1], f, mxcsr))
-            t23 = acc(sf.add(prods[2], prods[3], f, mxcsr))
-            total = acc(sf.add(t01, t23, f, mxcsr))
+            sums, p, q = step([(sf.add, prods[0], prods[1]), (sf.add, prods[2], prods[3])])
+            if sums is None:
+                return a, p, q
         else:
-            total = acc(sf.add(prods[0], prods[1], f, mxcsr))
-        return _pack([total if imm >> i & 1 else 0 for i in range(n)], f.bits), pre, post
+            sums = prods
+        total, p, q = step([(sf.add, sums[0], sums[1])])
+        if total is None:
+            return a, p, q
+        pre = done & sf.PRE
+        return (_pack([total[0] if imm >> i & 1 else 0 for i in range(n)], f.bits),
+                pre, done & ~pre)
     return sem
 
 
