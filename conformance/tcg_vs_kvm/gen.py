@@ -71,8 +71,8 @@ _BRANCH_OK = {"JMP_REL8_64", "JMP_REL32_64", "CALL_REL32_64", "LOOP_REL8_64_RCX"
 _FAULT_CODES = ["UD2", "UD0_R32_RM32", "UD1_R32_RM32", "HLT", "INT3", "MOV_R64_CR",
                 "MOV_CR_R64", "MOV_R64_DR", "WRMSR", "RDMSR", "WBINVD", "INVD", "CLTS",
                 "INVLPG_M", "LGDT_M1664", "LIDT_M1664", "SWAPGS"]
-_SKIP_NAME_PREFIX = ("CLI", "STI", "PUSHF", "POPF", "INS", "OUTS", "ENTERW", "ENTERD",
-                     "LEAVEW", "LEAVED", "XLAT")
+_SKIP_NAME_PREFIX = ("CLI", "STI", "PUSHF", "POPF", "INSB", "INSW", "INSD", "OUTS", "ENTERW",
+                     "ENTERD", "LEAVEW", "LEAVED", "XLAT")
 
 
 def _code_name(code: int) -> str:

@@ -524,6 +524,38 @@ def gen_SSE_shift(s, insn):
     s.c.call(_SHIFT_HELPERS[name], [], [s.const(xmm_index(insn.op_register(0)), I32), count])
 
 
+# -- PEXTRW / PINSRW (SSE2 word moves) ----------------------------------------------------------
+
+
+@insn("PEXTRW_R32_XMM_IMM8", "PEXTRW_R64_XMM_IMM8")
+def gen_PEXTRW(s, insn):
+    """Word imm8[2:0] of the XMM source, zero-extended into the register."""
+    if not sse_check(s):
+        return
+    pos = (insn.immediate(2) & 7) * 16
+    src, v = s.tmp(), s.tmp()
+    s.c.gen_ld_i64(src, xmm_off(xmm_index(insn.op_register(1)), pos // 64))
+    s.c.gen_extract_i64(v, src, pos % 64, 16)
+    s.st_reg(insn.op_register(0), v)
+
+
+@insn("PINSRW_XMM_R32M16_IMM8", "PINSRW_XMM_R64M16_IMM8")
+def gen_PINSRW(s, insn):
+    """The low word of r32/m16 into word imm8[2:0] of the XMM destination."""
+    if not sse_check(s):
+        return
+    pos = (insn.immediate(2) & 7) * 16
+    if insn.op_kind(1) == OpKind.MEMORY:
+        v = s.ld(s.ea(insn), 1)
+    else:
+        v = s.ld_reg(insn.op_register(1))
+    off = xmm_off(xmm_index(insn.op_register(0)), pos // 64)
+    d, r = s.tmp(), s.tmp()
+    s.c.gen_ld_i64(d, off)
+    s.c.gen_deposit_i64(r, d, v, pos % 64, 16)
+    s.c.gen_st_i64(r, off)
+
+
 # -- to general registers / flags -------------------------------------------------------------------
 
 

@@ -122,6 +122,10 @@ FEATURE_FORMS = {
     ("1.edx", 24): ["FXSAVE64_M512BYTE", "FXRSTOR64_M512BYTE"],
     ("1.edx", 25): ["MOVAPS_XMM_XMMM128", "ADDSS_XMM_XMMM32", "LDMXCSR_M32"],  # SSE
     ("1.edx", 26): ["PADDQ_XMM_XMMM128", "ADDSD_XMM_XMMM64", "CVTSI2SD_XMM_RM64"],  # SSE2
+    ("1.ecx", 0): ["HADDPS_XMM_XMMM128", "MOVDDUP_XMM_XMMM64", "LDDQU_XMM_M128"],   # SSE3
+    ("1.ecx", 9): ["PSHUFB_XMM_XMMM128", "PALIGNR_XMM_XMMM128_IMM8"],             # SSSE3
+    ("1.ecx", 19): ["PBLENDVB_XMM_XMMM128", "ROUNDSD_XMM_XMMM64_IMM8", "PTEST_XMM_XMMM128",
+                    "PEXTRQ_RM64_XMM_IMM8"],                                     # SSE4.1
     ("1.ecx", 13): ["CMPXCHG16B_M128"], ("1.ecx", 22): ["MOVBE_R64_M64"],
     ("1.ecx", 23): ["POPCNT_R64_RM64"],
     ("7.ebx", 0): ["RDFSBASE_R64", "WRGSBASE_R64"],
@@ -187,7 +191,7 @@ def test_approximate_floating_point_decodes_only_when_enabled():
 def test_unimplemented_extensions_are_not_advertised():
     from qemu_py.target.i386.cpuid import cpuid
     _, _, c, _ = cpuid(None, 1, 0)
-    for bit, name in ((0, "SSE3"), (9, "SSSE3"), (19, "SSE4.1"), (20, "SSE4.2"), (28, "AVX"),
+    for bit, name in ((20, "SSE4.2"), (28, "AVX"),
                       (26, "XSAVE"), (30, "RDRAND"), (21, "x2APIC")):
         assert not c >> bit & 1, name
 
@@ -207,3 +211,15 @@ def test_invalid_operations_give_the_default_nan(bed):
 def test_x87_stack_underflow_stores_the_integer_indefinite(bed):
     run_case(bed, "fninit; fisttp dword ptr [rdi]; fnstsw ax", {"rdi": DATA}, {"rax": 0x0841})
     assert bed.rq(DATA) & 0xFFFFFFFF == 0x80000000
+
+
+def test_pextrw_pinsrw_sse2_forms(bed):
+    """SSE2 PEXTRW r32, xmm, imm8 (66 0F C5) and PINSRW xmm, r32/m16, imm8 (66 0F C4)."""
+    from qemu_py.target.i386.state import XMM
+    env = bed.env
+    env[XMM + 2 * 3], env[XMM + 2 * 3 + 1] = 0x4444_3333_2222_1111, 0x8888_7777_6666_5555
+    bed.run("pextrw eax, xmm3, 6; pextrw ecx, xmm3, 9; pinsrw xmm3, edx, 2; "
+            "pinsrw xmm3, word ptr [rdi], 7", rax=M64, rdx=0xABCD_EF01, rdi=DATA)
+    assert bed.cpu.gpr(0) == 0x7777 and bed.cpu.gpr(1) == 0x2222   # imm8 modulo 8
+    assert env[XMM + 2 * 3] == 0x4444_EF01_2222_1111
+    assert env[XMM + 2 * 3 + 1] >> 48 == bed.rq(DATA) & 0xFFFF
