@@ -10,8 +10,9 @@ import pytest
 
 from checks import run_case
 from harness import DATA
+from simd import xmm, set_xmm
 
-from qemu_py.target.i386.state import CR0, CR4, MXCSR, XMM
+from qemu_py.target.i386.state import CR0, CR4, MXCSR
 
 M64 = 2**64 - 1
 IE, DE, ZE, OE, UE, PE = 1, 2, 4, 8, 16, 32
@@ -31,15 +32,6 @@ def ps(*xs):
 
 def pd(*xs):
     return sum(d(x) << (64 * i) for i, x in enumerate(xs))
-
-
-def xmm(bed, i):
-    return bed.env[XMM + 2 * i] | (bed.env[XMM + 2 * i + 1] << 64)
-
-
-def set_xmm(bed, i, v):
-    bed.env[XMM + 2 * i] = v & M64
-    bed.env[XMM + 2 * i + 1] = v >> 64
 
 
 @pytest.mark.parametrize("text, a, b, want", [

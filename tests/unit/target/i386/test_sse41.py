@@ -12,32 +12,12 @@ import pytest
 
 from checks import flags, run_case
 from harness import DATA
+from simd import xmm, set_xmm, lanes, b, w, dw, qw
 
-from qemu_py.target.i386.state import CR0, CR4, MXCSR, XMM
+from qemu_py.target.i386.state import CR0, CR4, MXCSR
 
 M64 = 2**64 - 1
 IE, PE = 1, 32
-
-
-def lanes(bits, *xs):
-    m = (1 << bits) - 1
-    return sum((x & m) << (bits * i) for i, x in enumerate(xs))
-
-
-def b(*xs):
-    return lanes(8, *xs)
-
-
-def w(*xs):
-    return lanes(16, *xs)
-
-
-def dw(*xs):
-    return lanes(32, *xs)
-
-
-def qw(*xs):
-    return lanes(64, *xs)
 
 
 def f(x):
@@ -54,15 +34,6 @@ def ps(*xs):
 
 def pd(*xs):
     return qw(*[d(x) for x in xs])
-
-
-def xmm(bed, i):
-    return bed.env[XMM + 2 * i] | (bed.env[XMM + 2 * i + 1] << 64)
-
-
-def set_xmm(bed, i, v):
-    bed.env[XMM + 2 * i] = v & M64
-    bed.env[XMM + 2 * i + 1] = v >> 64
 
 
 A = dw(0x11111111, 0x22222222, 0x33333333, 0x44444444)

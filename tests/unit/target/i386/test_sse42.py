@@ -8,19 +8,11 @@ import pytest
 
 from checks import flags, run_case
 from harness import DATA
+from simd import xmm, set_xmm
 
-from qemu_py.target.i386.state import CR0, CR4, XMM
+from qemu_py.target.i386.state import CR0, CR4
 
 M64 = 2**64 - 1
-
-
-def xmm(bed, i):
-    return bed.env[XMM + 2 * i] | (bed.env[XMM + 2 * i + 1] << 64)
-
-
-def set_xmm(bed, i, v):
-    bed.env[XMM + 2 * i] = v & M64
-    bed.env[XMM + 2 * i + 1] = v >> 64
 
 
 def test_crc32_check_value_byte_by_byte(bed):

@@ -8,22 +8,14 @@ import pytest
 
 from checks import flags, run_case
 from harness import CODE, DATA, STACK, asm
+from simd import xmm, set_xmm
 
-from qemu_py.target.i386.state import CR4, MXCSR, XMM
+from qemu_py.target.i386.state import CR4, MXCSR
 
 M64 = 2**64 - 1
 IE, DE, ZE, OE, UE, PE = 1, 2, 4, 8, 16, 32
 ONE, TWO, HALF = 0x3F800000, 0x40000000, 0x3F000000
 CR4_OSXMMEXCPT = 1 << 10
-
-
-def xmm(bed, i):
-    return bed.env[XMM + 2 * i] | (bed.env[XMM + 2 * i + 1] << 64)
-
-
-def set_xmm(bed, i, v):
-    bed.env[XMM + 2 * i] = v & M64
-    bed.env[XMM + 2 * i + 1] = v >> 64
 
 
 def lanes32(*ls):

@@ -6,6 +6,7 @@ import pytest
 
 from checks import flags, run_case
 from harness import DATA, X86Bed
+from simd import xmm, set_xmm
 
 from qemu_py.target.i386.state import CR0, CR4, HFLAGS, XMM
 
@@ -16,15 +17,6 @@ M64 = 2**64 - 1
 def bed(backend):
     """A CPU with the approximate x87/SSE floating point enabled (-cpu max)."""
     return X86Bed(backend, fp=True)
-
-
-def xmm(bed, i):
-    return bed.env[XMM + 2 * i] | (bed.env[XMM + 2 * i + 1] << 64)
-
-
-def set_xmm(bed, i, v):
-    bed.env[XMM + 2 * i] = v & M64
-    bed.env[XMM + 2 * i + 1] = v >> 64
 
 
 def d(x):
@@ -215,7 +207,6 @@ def test_x87_stack_underflow_stores_the_integer_indefinite(bed):
 
 def test_pextrw_pinsrw_sse2_forms(bed):
     """SSE2 PEXTRW r32, xmm, imm8 (66 0F C5) and PINSRW xmm, r32/m16, imm8 (66 0F C4)."""
-    from qemu_py.target.i386.state import XMM
     env = bed.env
     env[XMM + 2 * 3], env[XMM + 2 * 3 + 1] = 0x4444_3333_2222_1111, 0x8888_7777_6666_5555
     bed.run("pextrw eax, xmm3, 6; pextrw ecx, xmm3, 9; pinsrw xmm3, edx, 2; "

@@ -8,36 +8,11 @@ import pytest
 
 from checks import run_case
 from harness import DATA
+from simd import xmm, set_xmm, b, w, dw
 
-from qemu_py.target.i386.state import CR0, CR4, XMM
+from qemu_py.target.i386.state import CR0, CR4
 
 M64 = 2**64 - 1
-
-
-def lanes(bits, *xs):
-    m = (1 << bits) - 1
-    return sum((x & m) << (bits * i) for i, x in enumerate(xs))
-
-
-def w(*xs):
-    return lanes(16, *xs)
-
-
-def dw(*xs):
-    return lanes(32, *xs)
-
-
-def b(*xs):
-    return lanes(8, *xs)
-
-
-def xmm(bed, i):
-    return bed.env[XMM + 2 * i] | (bed.env[XMM + 2 * i + 1] << 64)
-
-
-def set_xmm(bed, i, v):
-    bed.env[XMM + 2 * i] = v & M64
-    bed.env[XMM + 2 * i + 1] = v >> 64
 
 
 CASES = [
