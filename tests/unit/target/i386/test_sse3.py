@@ -10,9 +10,10 @@ import pytest
 
 from checks import run_case
 from harness import DATA
-from simd import xmm, set_xmm
+from simd import (assert_misaligned_m128_is_gp, assert_ud_without_osfxsr_and_nm_with_ts, set_xmm,
+                  xmm)
 
-from qemu_py.target.i386.state import CR0, CR4, MXCSR
+from qemu_py.target.i386.state import CR4, MXCSR
 
 M64 = 2**64 - 1
 IE, DE, ZE, OE, UE, PE = 1, 2, 4, 8, 16, 32
@@ -112,22 +113,10 @@ def test_movddup_m64_need_not_be_aligned_and_m128_forms_must_be(bed):
                                   "hsubps xmm0, [rdi]", "hsubpd xmm0, [rdi]",
                                   "movshdup xmm0, [rdi]", "movsldup xmm0, [rdi]"])
 def test_misaligned_m128_is_gp(bed, text):
-    set_xmm(bed, 0, 0x1234)
-    bed.run(text, rdi=DATA + 8)
-    assert bed.exception_vector() == 13
-    assert xmm(bed, 0) == 0x1234
+    assert_misaligned_m128_is_gp(bed, text, DATA + 8)
 
 
 @pytest.mark.parametrize("text", ["haddps xmm0, xmm1", "movddup xmm0, xmm1",
                                   "addsubpd xmm0, xmm1"])
 def test_osfxsr_clear_is_ud_and_cr0_ts_is_nm(bed, text):
-    bed.env[CR4] &= ~0x200
-    bed.cpu.update_hflags()
-    bed.run(text)
-    assert bed.exception_vector() == 6
-    bed.env[CR4] |= 0x200
-    bed.env[CR0] |= 0x8
-    bed.cpu.update_hflags()
-    bed.io_log.clear()
-    bed.run(text)
-    assert bed.exception_vector() == 7
+    assert_ud_without_osfxsr_and_nm_with_ts(bed, text)

@@ -12,9 +12,10 @@ import pytest
 
 from checks import flags, run_case
 from harness import DATA
-from simd import xmm, set_xmm, lanes, b, w, dw, qw
+from simd import (assert_misaligned_m128_is_gp, assert_ud_without_osfxsr_and_nm_with_ts, b, dw,
+                  lanes, qw, set_xmm, w, xmm)
 
-from qemu_py.target.i386.state import CR0, CR4, MXCSR
+from qemu_py.target.i386.state import CR4, MXCSR
 
 M64 = 2**64 - 1
 IE, PE = 1, 32
@@ -242,23 +243,11 @@ def test_movntdqa(bed):
     "mpsadbw xmm0, [rdi], 0", "roundps xmm0, [rdi], 0", "dppd xmm0, [rdi], 0x31",
     "phminposuw xmm0, [rdi]", "pcmpeqq xmm0, [rdi]"])
 def test_misaligned_m128_is_gp(bed, text):
-    set_xmm(bed, 0, 0x1234)
-    bed.run(text, rdi=DATA + 8)
-    assert bed.exception_vector() == 13
-    assert xmm(bed, 0) == 0x1234
+    assert_misaligned_m128_is_gp(bed, text, DATA + 8)
 
 
 @pytest.mark.parametrize("text", ["ptest xmm0, xmm1", "pextrb eax, xmm1, 0",
                                   "pinsrq xmm0, rax, 1", "roundsd xmm0, xmm1, 0",
                                   "pmovzxbw xmm0, xmm1", "insertps xmm0, xmm1, 0"])
 def test_osfxsr_clear_is_ud_and_cr0_ts_is_nm(bed, text):
-    bed.env[CR4] &= ~0x200
-    bed.cpu.update_hflags()
-    bed.run(text)
-    assert bed.exception_vector() == 6
-    bed.env[CR4] |= 0x200
-    bed.env[CR0] |= 0x8
-    bed.cpu.update_hflags()
-    bed.io_log.clear()
-    bed.run(text)
-    assert bed.exception_vector() == 7
+    assert_ud_without_osfxsr_and_nm_with_ts(bed, text)

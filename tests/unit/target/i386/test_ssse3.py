@@ -8,9 +8,9 @@ import pytest
 
 from checks import run_case
 from harness import DATA
-from simd import xmm, set_xmm, b, w, dw
+from simd import (assert_misaligned_m128_is_gp, assert_ud_without_osfxsr_and_nm_with_ts, b, dw,
+                  set_xmm, w, xmm)
 
-from qemu_py.target.i386.state import CR0, CR4
 
 M64 = 2**64 - 1
 
@@ -85,22 +85,10 @@ def test_palignr_byte_order(bed):
 @pytest.mark.parametrize("mn", ["pabsb", "psignw", "phaddd", "phsubsw", "pmaddubsw",
                                 "pmulhrsw", "pshufb"])
 def test_misaligned_m128_is_gp(bed, mn):
-    set_xmm(bed, 0, 0x1234)
-    bed.run(f"{mn} xmm0, [rdi]", rdi=DATA + 4)
-    assert bed.exception_vector() == 13
-    assert xmm(bed, 0) == 0x1234
+    assert_misaligned_m128_is_gp(bed, f"{mn} xmm0, [rdi]", DATA + 4)
 
 
 @pytest.mark.parametrize("text", ["pshufb xmm0, xmm1", "palignr xmm0, xmm1, 3",
                                   "pabsd xmm0, xmm1"])
 def test_osfxsr_clear_is_ud_and_cr0_ts_is_nm(bed, text):
-    bed.env[CR4] &= ~0x200
-    bed.cpu.update_hflags()
-    bed.run(text)
-    assert bed.exception_vector() == 6
-    bed.env[CR4] |= 0x200
-    bed.env[CR0] |= 0x8
-    bed.cpu.update_hflags()
-    bed.io_log.clear()
-    bed.run(text)
-    assert bed.exception_vector() == 7
+    assert_ud_without_osfxsr_and_nm_with_ts(bed, text)
