@@ -232,8 +232,9 @@ class Emulator:
                 self.tcg.run(self.loop)
             else:
                 self.loop.run()
-            from .monitor import let_clients_hang_up
-            let_clients_hang_up(self.loop, self.monitors)
+            if self.monitors:                 # (the QMP modules load only when used)
+                from .monitor import let_clients_hang_up
+                let_clients_hang_up(self.loop, self.monitors)
         finally:
             for chr_ in self.chardevs.values():
                 try:
