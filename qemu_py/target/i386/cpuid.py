@@ -35,6 +35,7 @@ FEAT_PCLMULQDQ = 1 << 1
 FEAT_SSSE3 = 1 << 9
 FEAT_CX16 = 1 << 13
 FEAT_SSE41 = 1 << 19
+FEAT_SSE42 = 1 << 20
 FEAT_MOVBE = 1 << 22
 FEAT_POPCNT = 1 << 23
 FEAT_HYPERVISOR = 1 << 31
@@ -59,10 +60,10 @@ LEAF1_EDX = (FEAT_DE | FEAT_PSE | FEAT_TSC | FEAT_MSR | FEAT_PAE | FEAT_CX8 |
 # x87 floating point is approximate (binary64): advertised, and decoded, only by a
 # CPU created with fp=True (-cpu max)
 FP_EDX = FEAT_FPU
-# SSE3, SSSE3 and SSE4.1: every XMM form implemented (insn_sse3/ssse3/sse41.py); SSE4.2
-# is not advertised (CRC32 and PCMPGTQ only, no string compares)
-LEAF1_ECX = (FEAT_SSE3 | FEAT_SSSE3 | FEAT_CX16 | FEAT_SSE41 | FEAT_MOVBE | FEAT_POPCNT |
-             FEAT_HYPERVISOR)
+# SSE3, SSSE3, SSE4.1 and SSE4.2: every XMM form implemented (insn_sse3/ssse3/sse41/
+# sse42.py)
+LEAF1_ECX = (FEAT_SSE3 | FEAT_SSSE3 | FEAT_CX16 | FEAT_SSE41 | FEAT_SSE42 | FEAT_MOVBE |
+             FEAT_POPCNT | FEAT_HYPERVISOR)
 LEAF7_EBX = FEAT7_FSGSBASE | FEAT7_BMI1 | FEAT7_BMI2 | FEAT7_ERMS | FEAT7_ADX
 EXT_EDX = EXT_SYSCALL | EXT_NX | EXT_RDTSCP | EXT_LM | (LEAF1_EDX & 0x0183F3FF)
 EXT_ECX = EXT3_LAHF_LM | EXT3_ABM

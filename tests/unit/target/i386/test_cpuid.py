@@ -35,10 +35,11 @@ EXTENSION_FORMS = {
         [f"PMOV{s}{n}_XMM_XMMM{m}" for s in ("SX", "ZX") for n, m in (
             ("BW", 64), ("BD", 32), ("BQ", 16), ("WD", 64), ("WQ", 32), ("DQ", 64))]),
 }
-SSE42_DONE = ["CRC32_R32_RM8", "CRC32_R64_RM8", "CRC32_R32_RM16", "CRC32_R32_RM32",
-              "CRC32_R64_RM64", "PCMPGTQ_XMM_XMMM128"]
-SSE42_MISSING = ["PCMPESTRI_XMM_XMMM128_IMM8", "PCMPESTRM_XMM_XMMM128_IMM8",
-                 "PCMPISTRI_XMM_XMMM128_IMM8", "PCMPISTRM_XMM_XMMM128_IMM8"]
+SSE42_FORMS = ["CRC32_R32_RM8", "CRC32_R64_RM8", "CRC32_R32_RM16", "CRC32_R32_RM32",
+               "CRC32_R64_RM64", "PCMPGTQ_XMM_XMMM128", "PCMPESTRI_XMM_XMMM128_IMM8",
+               "PCMPESTRI64_XMM_XMMM128_IMM8", "PCMPESTRM_XMM_XMMM128_IMM8",
+               "PCMPESTRM64_XMM_XMMM128_IMM8", "PCMPISTRI_XMM_XMMM128_IMM8",
+               "PCMPISTRM_XMM_XMMM128_IMM8"]
 
 
 @pytest.mark.parametrize("ext", sorted(EXTENSION_FORMS))
@@ -55,8 +56,7 @@ def test_an_advertised_extension_is_complete():
             assert all(getattr(iced_x86.Code, f) in HANDLERS for f in forms), ext
 
 
-def test_sse42_is_partial_and_not_advertised():
-    assert all(getattr(iced_x86.Code, f) in HANDLERS for f in SSE42_DONE)
-    assert not any(getattr(iced_x86.Code, f) in HANDLERS for f in SSE42_MISSING)
+def test_sse42_is_complete_and_advertised():
+    assert all(getattr(iced_x86.Code, f) in HANDLERS for f in SSE42_FORMS)
     _, _, ecx, _ = cpuid(None, 1, 0)
-    assert not ecx >> 20 & 1
+    assert ecx >> 20 & 1
