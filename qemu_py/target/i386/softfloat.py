@@ -115,6 +115,13 @@ def daz_in(x: int, f: Format, mxcsr: int) -> tuple[int, int]:
     return x, 0
 
 
+def daz_in2(a: int, b: int, f: Format, mxcsr: int) -> tuple[int, int, int]:
+    """Both sources through :func:`daz_in`: (a, b, their DE flags or'ed)."""
+    a, da = daz_in(a, f, mxcsr)
+    b, db = daz_in(b, f, mxcsr)
+    return a, b, da | db
+
+
 def unpack(x: int, f: Format) -> tuple[int, int, int]:
     """(sign, sig, exp) of a finite encoding X: its value is (-1)**sign * sig * 2**exp."""
     e = (x >> f.mbits) & f.emask
@@ -235,9 +242,7 @@ def add(a: int, b: int, f: Format, mxcsr: int, negate_b: bool = False):
     if is_nan(a, f) or is_nan(b, f):
         r, fl = _nan_result(a, b, f)
         return r, fl, 0
-    a, da = daz_in(a, f, mxcsr)
-    b, db = daz_in(b, f, mxcsr)
-    pre = da | db
+    a, b, pre = daz_in2(a, b, f, mxcsr)
     if negate_b:
         b ^= f.sign_bit
     if is_inf(a, f) or is_inf(b, f):
@@ -268,9 +273,7 @@ def mul(a: int, b: int, f: Format, mxcsr: int):
     if is_nan(a, f) or is_nan(b, f):
         r, fl = _nan_result(a, b, f)
         return r, fl, 0
-    a, da = daz_in(a, f, mxcsr)
-    b, db = daz_in(b, f, mxcsr)
-    pre = da | db
+    a, b, pre = daz_in2(a, b, f, mxcsr)
     sign = sign_of(a, f) ^ sign_of(b, f)
     sbit = f.sign_bit if sign else 0
     za, zb = a & ~f.sign_bit == 0, b & ~f.sign_bit == 0
@@ -288,9 +291,7 @@ def div(a: int, b: int, f: Format, mxcsr: int):
     if is_nan(a, f) or is_nan(b, f):
         r, fl = _nan_result(a, b, f)
         return r, fl, 0
-    a, da = daz_in(a, f, mxcsr)
-    b, db = daz_in(b, f, mxcsr)
-    pre = da | db
+    a, b, pre = daz_in2(a, b, f, mxcsr)
     sign = sign_of(a, f) ^ sign_of(b, f)
     sbit = f.sign_bit if sign else 0
     za, zb = a & ~f.sign_bit == 0, b & ~f.sign_bit == 0
@@ -367,9 +368,8 @@ def cmp(a: int, b: int, f: Format, mxcsr: int, pred: int):
     if is_nan(a, f) or is_nan(b, f):
         flags = IE if is_snan(a, f) or is_snan(b, f) or signaling else 0
         return (ones if unordered_true else 0), flags, 0
-    a, da = daz_in(a, f, mxcsr)
-    b, db = daz_in(b, f, mxcsr)
-    return (ones if _compare(a, b, f) in rel else 0), da | db, 0
+    a, b, pre = daz_in2(a, b, f, mxcsr)
+    return (ones if _compare(a, b, f) in rel else 0), pre, 0
 
 
 def comis(a: int, b: int, f: Format, mxcsr: int, signaling: bool):
@@ -379,10 +379,8 @@ def comis(a: int, b: int, f: Format, mxcsr: int, signaling: bool):
     if is_nan(a, f) or is_nan(b, f):
         flags = IE if signaling or is_snan(a, f) or is_snan(b, f) else 0
         return 0x45, flags, 0
-    a, da = daz_in(a, f, mxcsr)
-    b, db = daz_in(b, f, mxcsr)
-    c = _compare(a, b, f)
-    return {-1: 0x01, 0: 0x40, 1: 0x00}[c], da | db, 0
+    a, b, pre = daz_in2(a, b, f, mxcsr)
+    return {-1: 0x01, 0: 0x40, 1: 0x00}[_compare(a, b, f)], pre, 0
 
 
 # -- conversions ---------------------------------------------------------------------------------

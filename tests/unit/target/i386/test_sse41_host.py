@@ -11,11 +11,10 @@ the seeds are fixed, so a failure names a reproducible case.
 from __future__ import annotations
 
 import ctypes
-import os
 import random
 
 import pytest
-from test_sse_fp_host import _C_HEAD, _C_TAIL, _EPI, _IO, _PRO, M64, _lane, _mxcsr, pytestmark
+from test_sse_fp_host import _IO, M64, _lane, _mxcsr, build_oracle, pytestmark
 
 from qemu_py.target.i386 import insn_sse3, insn_sse41
 from qemu_py.target.i386 import softfloat as sf
@@ -42,17 +41,8 @@ def _att(m: str, imm: int) -> str:
 
 @pytest.fixture(scope="module")
 def host(tmp_path_factory):
-    import subprocess
-    d = tmp_path_factory.mktemp("sse41_host")
-    body = "".join(f'  case {i}: asm volatile({_PRO}{_att(m, imm)}{_EPI} :: "r"(io) : "xmm0", '
-                   f'"xmm1", "rax", "rcx", "memory", "cc"); break;\n'
-                   for i, (m, imm) in enumerate(CASES))
-    src, lib = os.path.join(d, "oracle.c"), os.path.join(d, "oracle.so")
-    with open(src, "w") as fh:
-        fh.write(_C_HEAD + body + _C_TAIL)
-    subprocess.check_call(["cc", "-O1", "-shared", "-fPIC", "-o", lib, src])
-    so = ctypes.CDLL(lib)
-    so.run.argtypes = [ctypes.c_int, ctypes.POINTER(_IO)]
+    so = build_oracle(str(tmp_path_factory.mktemp("sse41_host")),
+                      [_att(m, imm) for m, imm in CASES])
 
     def run(op, mx, a, b):
         io = _IO()

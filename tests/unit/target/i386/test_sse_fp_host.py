@@ -97,18 +97,25 @@ class _IO(ctypes.Structure):
                 ("mxcsr_out", ctypes.c_uint32)]
 
 
-@pytest.fixture(scope="module")
-def host(tmp_path_factory):
-    d = tmp_path_factory.mktemp("sse_host")
-    body = "".join(f'  case {i}: asm volatile({_PRO}{_att(f, imm)}{_EPI} :: "r"(io) : "xmm0", '
+def build_oracle(d: str, instructions: list[str]):
+    """Compile a host library whose ``run(i, io)`` executes INSTRUCTIONS[i] (AT&T text,
+    xmm0/xmm1/rax/MXCSR from and into the _IO record) natively."""
+    body = "".join(f'  case {i}: asm volatile({_PRO}{text}{_EPI} :: "r"(io) : "xmm0", '
                    f'"xmm1", "rax", "rcx", "memory", "cc"); break;\n'
-                   for i, (f, imm) in enumerate(CASES))
+                   for i, text in enumerate(instructions))
     src, lib = os.path.join(d, "oracle.c"), os.path.join(d, "oracle.so")
     with open(src, "w") as fh:
         fh.write(_C_HEAD + body + _C_TAIL)
     subprocess.check_call(["cc", "-O1", "-shared", "-fPIC", "-o", lib, src])
     so = ctypes.CDLL(lib)
     so.run.argtypes = [ctypes.c_int, ctypes.POINTER(_IO)]
+    return so
+
+
+@pytest.fixture(scope="module")
+def host(tmp_path_factory):
+    so = build_oracle(str(tmp_path_factory.mktemp("sse_host")),
+                      [_att(f, imm) for f, imm in CASES])
 
     def run(op, mx, a, b, rax):
         io = _IO()
