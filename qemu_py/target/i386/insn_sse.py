@@ -877,22 +877,24 @@ H_FXRSTOR = Helper("fxrstor", _fxrstor, None, (I64, I32, I32),
                     CallFlags.NO_WRITE_GLOBALS)
 
 
-@insn("FXSAVE_M512BYTE", "FXSAVE64_M512BYTE")
-def gen_FXSAVE(s, insn):
+def _gen_fx(s, insn, helper, rex_w_name: str):
+    """FXSAVE/FXRSTOR: #NM with CR0.TS, #UD with CR0.EM, else the helper with the form
+    (bit 0: REX.W, bit 1: 64-bit code) and the MMU index."""
     if s.flags & (HF_TS_MASK | HF_EM_MASK):
         s.gen_exception(EXCP07_PREX if s.flags & HF_TS_MASK else EXCP06_ILLOP)
         return
-    is64 = int(code_name(insn.code).startswith("FXSAVE64")) | (2 if s.flags & HF_CS64_MASK else 0)
+    is64 = int(code_name(insn.code).startswith(rex_w_name)) | \
+        (2 if s.flags & HF_CS64_MASK else 0)
     s.gen_update_eip_cur()
-    s.call(H_FXSAVE, [], [s.ea(insn), s.const(s.mmu_idx, I32), s.const(is64, I32)])
+    s.call(helper, [], [s.ea(insn), s.const(s.mmu_idx, I32), s.const(is64, I32)])
+
+
+@insn("FXSAVE_M512BYTE", "FXSAVE64_M512BYTE")
+def gen_FXSAVE(s, insn):
+    _gen_fx(s, insn, H_FXSAVE, "FXSAVE64")
 
 
 @insn("FXRSTOR_M512BYTE", "FXRSTOR64_M512BYTE")
 def gen_FXRSTOR(s, insn):
-    if s.flags & (HF_TS_MASK | HF_EM_MASK):
-        s.gen_exception(EXCP07_PREX if s.flags & HF_TS_MASK else EXCP06_ILLOP)
-        return
-    is64 = int(code_name(insn.code).startswith("FXRSTOR64")) | (2 if s.flags & HF_CS64_MASK else 0)
-    s.gen_update_eip_cur()
-    s.call(H_FXRSTOR, [], [s.ea(insn), s.const(s.mmu_idx, I32), s.const(is64, I32)])
+    _gen_fx(s, insn, H_FXRSTOR, "FXRSTOR64")
 
