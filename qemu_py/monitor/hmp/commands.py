@@ -163,6 +163,11 @@ COMMANDS = [
 ]
 
 
+def command_names() -> list[str]:
+    """Every top-level command name and alias (what Tab completes)."""
+    return [n for cmd in COMMANDS for n in cmd.name.split("|")]
+
+
 # -- help ------------------------------------------------------------------------------------------
 
 def _split_words(text: str) -> list[str] | None:

@@ -54,9 +54,11 @@ class SocketChardev(Chardev):
         if self.port is None:
             raise ChardevError("chardev: socket: no port given")
         try:
-            infos = socket.getaddrinfo(self.host or "localhost", int(self.port), type=socket.SOCK_STREAM)
-        except (OSError, ValueError) as e:
-            raise ChardevError(f"address resolution failed for {self.host}:{self.port}: {e}") from None
+            infos = socket.getaddrinfo(self.host or "localhost", str(self.port), type=socket.SOCK_STREAM)
+        except (OSError, ValueError, UnicodeError) as e:
+            why = e.strerror if isinstance(e, OSError) and e.strerror else e
+            raise ChardevError(f"address resolution failed for {self.host}:{self.port}: {why}") \
+                from None
         fam, _, _, _, addr = infos[0]
         return fam, addr
 
