@@ -163,9 +163,8 @@ class Emulator:
                 raise StartupError(f"chardev \"{cid}\" not found" if option is None else
                                    f"{option} {spec}: chardev \"{cid}\" not found")
             return chr_
-        if spec.startswith("mon:") and option != "-serial":
-            raise StartupError(f"{option} {spec}: 'mon:' isn't supported in this context"
-                               if option else "'mon:' isn't supported in this context")
+        if spec.startswith("mon:") and option is None:      # -qtest
+            raise StartupError("mon: isn't supported in this context")
         try:
             opts = parse_legacy(spec)
             cid = auto_id
@@ -174,7 +173,7 @@ class Emulator:
                 n += 1
                 cid = f"{auto_id}{n}"
             chr_ = self._add_chardev(cid, opts)
-            if spec.startswith("mon:"):       # the monitor shares it (as QEMU's serial_parse)
+            if spec.startswith("mon:") and option == "-serial":   # the monitor shares it (as QEMU's serial_parse)
                 from .monitor import create_monitor
                 self.monitors.append(create_monitor(self.vm, chr_, "readline"))
             return chr_

@@ -80,7 +80,7 @@ class MuxChardev(Chardev):
         self.focus = -1
 
     def set_focus(self, n: int):
-        if 0 <= self.focus < len(self.fes) and self.focus != n:
+        if 0 <= self.focus < len(self.fes):
             self.fes[self.focus].event(MUX_OUT)
         self.focus = n
         self.fes[n].event(MUX_IN)
