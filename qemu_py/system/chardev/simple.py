@@ -28,7 +28,14 @@ class StdioChardev(Chardev):
     terminal, stdin is put in raw mode (``signal=on`` keeps Ctrl-C as
     SIGINT) and restored at close, at exit and on the error paths."""
 
+    in_use = False        # the process's own stdin/stdout serve one chardev at a time
+
     def __init__(self, loop, id, in_fd=None, out_fd=None, signal: bool = True):
+        if in_fd is None and out_fd is None:
+            if StdioChardev.in_use:
+                raise ChardevError("cannot use stdio by multiple character devices")
+            StdioChardev.in_use = True
+        self._owns_stdio = in_fd is None and out_fd is None
         super().__init__(loop, id)
         self._in_fd = sys.stdin.fileno() if in_fd is None else in_fd
         self._out_fd = sys.stdout.fileno() if out_fd is None else out_fd
@@ -90,6 +97,8 @@ class StdioChardev(Chardev):
         if self._saved_tty is not None:
             terminal.restore(self._saved_tty)
             self._saved_tty = None
+        if self._owns_stdio:
+            self._owns_stdio = StdioChardev.in_use = False
 
 
 @register_type("chardev-file", "chardev", desc="output to a file")

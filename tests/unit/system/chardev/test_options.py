@@ -37,6 +37,10 @@ BAD = [
     (["-chardev", "null,id=n,logfile=/nonexistent/dir/log"],
      "-chardev null,id=n: Unable to open logfile /nonexistent/dir/log: "
      "No such file or directory\n"),
+    (["-serial", "stdio", "-monitor", "stdio"],
+     "-serial stdio: cannot use stdio by multiple character devices\n"),
+    (["-nographic", "-serial", "stdio"],       # the default monitor took stdio first
+     "-serial stdio: cannot use stdio by multiple character devices\n"),
     (["-qtest", "mon:stdio"], 'Failed to initialize device for qtest: "mon:stdio"\n'),
 ]
 
