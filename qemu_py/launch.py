@@ -100,7 +100,9 @@ class Emulator:
             try:
                 self._add_chardev(cid, opts)
             except ChardevError as e:
-                raise StartupError(f"-chardev {opts['backend']},id={cid}: {e}") from None
+                text = ",".join([opts["backend"]] + [f"{k}={v}" for k, v in opts.items()
+                                                     if k != "backend"])
+                raise StartupError(f"-chardev {text}: {e}") from None
 
         mcls = find_machine(cfg.target, cfg.machine)
         if mcls is None:

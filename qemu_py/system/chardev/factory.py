@@ -56,6 +56,19 @@ def parse_chardev_opts(text: str) -> dict[str, str]:
     return opts
 
 
+def _refuse_unmodelled(opts: dict[str, str]):
+    """Socket options this backend does not model are refused, never ignored."""
+    if parse_bool("telnet", opts.get("telnet", "off")):
+        raise ChardevError("telnet=on is not supported by qemu-py (no telnet protocol)")
+    if not parse_bool("tight", opts.get("tight", "on")):
+        raise ChardevError("tight=off is not supported by qemu-py "
+                           "(abstract addresses are always tight)")
+    if opts.get("reconnect", "0") != "0":
+        raise ChardevError("reconnect is not supported by qemu-py")
+    if "to" in opts:
+        raise ChardevError("to= (a port range) is not supported by qemu-py")
+
+
 def parse_legacy(text: str) -> dict[str, str]:
     """Short forms: stdio, null, unix:PATH[,opts], tcp:HOST:PORT[,opts], file:P, pipe:P.
 
@@ -124,20 +137,30 @@ def _create_backend(loop, id: str, opts: dict[str, str]):
                 raise ChardevError("chardev: pipe: no device path given")
             return PipeChardev(loop, id, opts["path"])
         if backend == "socket":
+            _refuse_unmodelled(opts)
             server = parse_bool("server", opts.get("server", "off"))
             wait = parse_bool("wait", opts.get("wait", "on"))
+            sock_opts = {
+                "nodelay": parse_bool("nodelay", opts.get("nodelay", "off")),
+                "ipv4": parse_bool("ipv4", opts.get("ipv4", "off")),
+                "ipv6": parse_bool("ipv6", opts.get("ipv6", "off")),
+                "abstract": parse_bool("abstract", opts.get("abstract", "off")),
+            }
             fd = opts.get("fd")
             if fd is not None:
                 if not fd[:1].isdigit():
                     raise ChardevError(f"File descriptor named '{fd}' has not been found")
                 if not fd.isdigit() or int(fd) > 0x7FFFFFFF:
                     raise ChardevError(f"Invalid file descriptor number '{fd}'")
-                return SocketChardev(loop, id, fd=int(fd), server=server, wait=False)
+                return SocketChardev(loop, id, fd=int(fd), server=server, wait=False,
+                                     **sock_opts)
             if "path" in opts:
-                return SocketChardev(loop, id, path=opts["path"], server=server, wait=wait)
+                return SocketChardev(loop, id, path=opts["path"], server=server, wait=wait,
+                                     **sock_opts)
             if "port" in opts or "host" in opts:
                 return SocketChardev(loop, id, host=opts.get("host") or "localhost",
-                                     port=opts.get("port"), server=server, wait=wait)
+                                     port=opts.get("port"), server=server, wait=wait,
+                                     **sock_opts)
             raise ChardevError("chardev: socket: no host given")
     except OptsError as e:
         raise ChardevError(str(e)) from None

@@ -28,19 +28,22 @@ BAD = [
      "-chardev null,id=x,logappend=2: Parameter 'logappend' expects 'on' or 'off'\n"),
     (["-chardev", "nosuch,id=x"], "-chardev nosuch,id=x: 'nosuch' is not a valid char driver name\n"),
     (["-chardev", "socket,id=s,host=localhost,port=99999999999999999999"],
-     "-chardev socket,id=s: address resolution failed for localhost:99999999999999999999: "
+     "-chardev socket,id=s,host=localhost,port=99999999999999999999: address resolution failed for localhost:99999999999999999999: "
      "Servname not supported for ai_socktype\n"),
     (["-chardev", "socket,id=s,fd=99999999999999999999"],
-     "-chardev socket,id=s: Invalid file descriptor number '99999999999999999999'\n"),
+     "-chardev socket,id=s,fd=99999999999999999999: Invalid file descriptor number '99999999999999999999'\n"),
     (["-chardev", "socket,id=s,fd=myfd"],
-     "-chardev socket,id=s: File descriptor named 'myfd' has not been found\n"),
+     "-chardev socket,id=s,fd=myfd: File descriptor named 'myfd' has not been found\n"),
     (["-chardev", "null,id=n,logfile=/nonexistent/dir/log"],
-     "-chardev null,id=n: Unable to open logfile /nonexistent/dir/log: "
+     "-chardev null,id=n,logfile=/nonexistent/dir/log: Unable to open logfile /nonexistent/dir/log: "
      "No such file or directory\n"),
     (["-serial", "stdio", "-monitor", "stdio"],
      "-serial stdio: cannot use stdio by multiple character devices\n"),
     (["-nographic", "-serial", "stdio"],       # the default monitor took stdio first
      "-serial stdio: cannot use stdio by multiple character devices\n"),
+    (["-chardev", "socket,id=s,path=/nonexistent/s,telnet=on"],
+     "-chardev socket,id=s,path=/nonexistent/s,telnet=on: "
+     "telnet=on is not supported by qemu-py (no telnet protocol)\n"),
     (["-qtest", "mon:stdio"], 'Failed to initialize device for qtest: "mon:stdio"\n'),
 ]
 
