@@ -159,3 +159,13 @@ def test_signal_on_keeps_ctrl_c_a_signal(term):
     assert t.screen.text().count("(qemu) info status") == 1
     os.write(t.fd, b"\x03")                               # Ctrl-C: SIGINT ends the run
     assert t.wait() == 0
+
+
+def test_nographic_default_guest_is_not_refused_for_sharing_stdio(term):
+    """Regression: the default guest's own ``-serial stdio`` plus -nographic's default
+    monitor claimed stdio twice; now the guest's serial port is ``mon:stdio``."""
+    t = term("-nographic")
+    assert t.read_until(lambda: b"all checks passed" in t.raw, 60), t.raw
+    assert t.wait(60) == 0
+    assert b"cannot use stdio" not in t.raw
+    assert t.screen.text()[0] == "QEMU 7.2.22 monitor - type 'help' for more information"
