@@ -315,3 +315,46 @@ def test_a_failing_info_handler_keeps_the_readline_monitor_alive(emu, monkeypatc
     mon.receive(b"info registers\r")
     assert chr_.take().endswith(b"\r\ninternal error: RuntimeError: boom\r\n(qemu) ")
     assert "RuntimeError: boom" in capsys.readouterr().err
+
+
+# -- bad input found by fuzzing: deep nesting and long numbers ------------------------------------------
+
+@pytest.mark.parametrize("prefix, depth, value", [
+    ("(", 3000, 1), ("-", 3000, 1), ("~", 1500, 1), ("~", 1501, -2), ("+", 3000, 1),
+    ("-~", 1500, 1501),                                            # -~x is x + 1
+])
+def test_xp_3000_nested_expressions_do_not_raise_recursion_error(hmp, prefix, depth, value):
+    close = ")" * depth if prefix == "(" else ""
+    out = hmp("xp /1xb " + prefix * depth + "1" + close)
+    assert out.startswith(f"{value & (1 << 64) - 1:016x}: "), out
+
+
+def test_xp_unclosed_deep_parentheses_say_paren_expected(hmp):
+    assert hmp("xp /1xb " + "(" * 3000 + "1") == lines("')' expected",
+                                                        'Try "help xp" for more information')
+
+
+@pytest.mark.parametrize("number", ["9" * 5000, "0x" + "f" * 5000, "0" + "7" * 5000],
+                         ids=["decimal", "hex", "octal"])
+def test_xp_5000_digit_numbers_say_number_too_large(hmp, number):
+    assert hmp("xp /1xb " + number) == lines("number too large",
+                                             'Try "help xp" for more information')
+
+
+def test_xp_long_numbers_with_leading_zeros_still_parse(hmp):
+    assert hmp("xp /1xb 0x" + "0" * 5000 + "4") == "0000000000000004: 0x41\r\n"
+    assert hmp("xp /1xb " + "0" * 5000 + "4") == "0000000000000004: 0x41\r\n"
+
+
+def test_expression_precedence_and_order_match_the_recursive_grammar():
+    from qemu_py.monitor.hmp.expr import ExprError, get_expr
+    assert get_expr("1+2*3", 0)[0] == 7
+    assert get_expr("1+6&3", 0)[0] == 1 + (6 & 3)                 # & | ^ bind tighter than + -
+    assert get_expr("2*3|1", 0)[0] == (2 * 3) | 1                 # and looser than * / %
+    assert get_expr("10-4-3", 0)[0] == 3                          # left to right
+    assert get_expr("-7/2", 0)[0] == -3 and get_expr("-7%2", 0)[0] == -1
+    assert get_expr("-(1+2)*3", 0)[0] == -9
+    assert get_expr("~0", 0)[0] == -1
+    assert get_expr(" 5 ) x", 0) == (5, 3)                        # stops before ")" at top level
+    with pytest.raises(ExprError, match="division by zero"):
+        get_expr("1/0+$nosuch", 0)                                # evaluated before the next operand
