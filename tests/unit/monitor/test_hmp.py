@@ -358,3 +358,48 @@ def test_expression_precedence_and_order_match_the_recursive_grammar():
     assert get_expr(" 5 ) x", 0) == (5, 3)                        # stops before ")" at top level
     with pytest.raises(ExprError, match="division by zero"):
         get_expr("1/0+$nosuch", 0)                                # evaluated before the next operand
+
+
+# -- huge dump counts found by fuzzing ---------------------------------------------------------------
+
+def test_xp_2147483647gx_wraps_like_qemus_int_length_and_prints_nothing(hmp):
+    import time
+    t = time.monotonic()
+    assert hmp("xp /2147483647gx 0") == ""                         # 8 * count is -8 as a C int
+    assert hmp("xp /4294967297xb 0") == "0000000000000000: 0x00\r\n"   # count wraps to 1
+    assert time.monotonic() - t < 1.0
+
+
+def test_xp_1000000gx_on_one_reply_says_it_does_not_fit(hmp):
+    import time
+    t = time.monotonic()
+    assert hmp("xp /1000000gx 0") == (
+        "xp: a dump of 8000000 bytes does not fit in one reply (at most 16777216 characters)\r\n")
+    assert time.monotonic() - t < 1.0
+
+
+@pytest.mark.parametrize("fmt", ["x", "u", "d", "o", "c"])
+@pytest.mark.parametrize("size", ["b", "h", "w", "g"])
+def test_dump_chars_bounds_the_output(hmp, fmt, size):
+    from qemu_py.monitor.hmp.memory_dump import dump_chars
+    nbytes = {"b": 1, "h": 2, "w": 4, "g": 8}[size]
+    out = hmp(f"xp /5{fmt}{size} 0")
+    assert len(out.replace("\r\n", "\n")) <= dump_chars(5, fmt, nbytes)
+    if fmt == "x":
+        assert len(out.replace("\r\n", "\n")) == dump_chars(5, fmt, nbytes)
+
+
+def test_a_long_xp_reaches_the_output_in_pieces(emu):
+    from qemu_py.monitor.hmp.commands import DUMP_BATCH_LINES
+    from qemu_py.monitor.hmp.monitor import HMPContext, handle_command
+
+    class Out:
+        def __init__(self):
+            self.writes = []
+
+        def write(self, text):
+            self.writes.append(text)
+
+    out = Out()
+    handle_command(HMPContext(emu.vm, out), f"xp /{(DUMP_BATCH_LINES * 2 + 1) * 2}xg 0")
+    assert [w.count("\n") for w in out.writes] == [DUMP_BATCH_LINES, DUMP_BATCH_LINES, 1]
