@@ -24,7 +24,14 @@ VERSION_TEXT = ".".join(str(n) for n in QEMU_VERSION)
 BANNER = f"QEMU {VERSION_TEXT} monitor - type 'help' for more information\n"
 
 
+# human-monitor-command returns one JSON string: a command whose output would pass this
+# many characters (``xp /100000000gx 0``) says so instead of building it
+REPLY_MAX_CHARS = 16 << 20
+
+
 class _Collector:
+    limit = REPLY_MAX_CHARS
+
     def __init__(self):
         self.parts: list[str] = []
 
