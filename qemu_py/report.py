@@ -74,7 +74,7 @@ class Run:
         if live_progress(self.stream):
             from tqdm import tqdm
             self.bar = tqdm(total=total, desc=title, unit=unit, file=self.stream,
-                            leave=False, dynamic_ncols=True)
+                            leave=False)
 
     # -- during the run -----------------------------------------------------------------
     def advance(self, n: int = 1):
