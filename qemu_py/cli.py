@@ -1,7 +1,7 @@
 """QEMU-style command line -> :class:`MachineConfig`, then start the emulator.
 
 Options take one dash or two (``-S`` / ``--preconfig``). Errors use QEMU's
-form ``qemu-py: -OPTION: MESSAGE`` and exit 1, never a traceback.
+form ``PROGRAM: -OPTION: MESSAGE`` and exit 1, never a traceback.
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ import os
 import sys
 
 from .config import MachineConfig
+from .system.error import error_report
 from .system.opts import OptsError, parse_opts
 
-PROG = "qemu-py"
 TARGETS = ("x86_64", "aarch64", "ppc64")
 
 
@@ -69,6 +69,7 @@ def _device(cfg: MachineConfig, arg: str):
         cfg.help, cfg.help_arg = "device", opts.get("driver")
         return
     cfg.devices.append(opts)
+    cfg.device_args.append(arg)
 
 
 def _mon(cfg: MachineConfig, arg: str):
@@ -240,18 +241,21 @@ def parse_args(argv: list[str], target: str = "x86_64") -> MachineConfig:
 
 def main(argv: list[str] | None = None, target: str | None = None) -> int:
     from .launch import run
-    argv = sys.argv[1:] if argv is None else argv
+    from .system.error import reset_prog, set_prog_from_argv0
+    if argv is None:
+        argv = sys.argv[1:]
+        set_prog_from_argv0(sys.argv[0])
+    else:
+        reset_prog()
     if target is None:
         target = os.environ.get("QEMU_PY_TARGET", "x86_64")
         if target not in TARGETS:
-            print(f"{PROG}: QEMU_PY_TARGET={target}: unknown target (known: {', '.join(TARGETS)})",
-                  file=sys.stderr)
-            return 1
+            return error_report(f"QEMU_PY_TARGET={target}: unknown target "
+                                f"(known: {', '.join(TARGETS)})")
     try:
         cfg = parse_args(argv, target)
     except UsageError as e:
-        print(f"{PROG}: {e}", file=sys.stderr)
-        return 1
+        return error_report(str(e))
     return run(cfg, argv)
 
 
