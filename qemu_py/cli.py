@@ -17,7 +17,18 @@ TARGETS = ("x86_64", "aarch64", "ppc64")
 
 
 class UsageError(Exception):
-    """A bad command line; the text is printed after ``qemu-py: ``."""
+    """A bad command line; the text is printed after ``PROGRAM: -OPTION ARG: ``."""
+
+
+class UnlocatedUsageError(UsageError):
+    """A bad command line that QEMU reports without naming the option
+    (``PROGRAM: MESSAGE``), e.g. the property checks of -smp and -machine."""
+
+
+MEMORY_KEYS = ("size", "slots", "maxmem")
+SIZE_EXPECTED = ("Parameter '{key}' expects a non-negative number below 2^64\n"
+                 "Optional suffix k, M, G, T, P or E means kilo-, mega-, giga-, tera-, peta-\n"
+                 "and exabytes, respectively.")
 
 
 def _machine(cfg: MachineConfig, arg: str):
@@ -33,16 +44,28 @@ def _machine(cfg: MachineConfig, arg: str):
 
 
 def _memory(cfg: MachineConfig, arg: str):
-    from .system.numbers import NumberError, parse_size
+    from .system.numbers import NumberError, parse_size, strtou
     opts = parse_opts(arg, implied_key="size")
+    for key in opts:
+        if key not in MEMORY_KEYS:
+            raise UsageError(f"Invalid parameter '{key}'")
     size = opts.get("size")
     if size is None:
         raise UsageError("Parameter 'size' is missing")
     try:
         val = parse_size(size, default_suffix="M")
     except NumberError:
-        raise UsageError(f"Parameter 'size' expects a non-negative integer below 2^64 "
-                         f"(got '{size}')") from None
+        raise UsageError(SIZE_EXPECTED.format(key="size")) from None
+    if "maxmem" in opts:
+        try:
+            parse_size(opts["maxmem"], default_suffix="M")
+        except NumberError:
+            raise UsageError(SIZE_EXPECTED.format(key="maxmem")) from None
+    if "slots" in opts:
+        try:
+            strtou(opts["slots"])
+        except NumberError:
+            raise UsageError("Parameter 'slots' expects a number") from None
     if val == 0:
         raise UsageError("ram size is too small")
     cfg.ram_size = val
@@ -135,7 +158,37 @@ def _vga(cfg: MachineConfig, arg: str):
 
 
 def _icount(cfg: MachineConfig, arg: str):
-    cfg.icount = parse_opts(arg, implied_key="shift", bool_keys=("sleep", "align"))
+    from .system.numbers import NumberError, strtoi
+    opts = parse_opts(arg, implied_key="shift", bool_keys=("sleep", "align"))
+    for key in opts:
+        if key not in ICOUNT_KEYS:
+            raise UsageError(f"Invalid parameter '{key}'")
+    shift = opts.get("shift")
+    if shift is not None and shift != "auto":
+        try:
+            value = strtoi(shift)
+        except NumberError:
+            value = -1
+        if not 0 <= value <= MAX_ICOUNT_SHIFT:
+            raise UsageError("icount: Invalid shift value")
+    cfg.icount = opts
+
+
+MAX_ICOUNT_SHIFT = 10
+ICOUNT_KEYS = ("shift", "sleep", "align", "rr", "rrfile", "rrsnapshot")
+
+
+def _smp(cfg: MachineConfig, arg: str):
+    from .system.smp import SmpError, check_single_cpu, parse_smp
+    try:
+        topo = parse_smp(arg)
+    except SmpError as e:
+        raise UnlocatedUsageError(str(e)) from None
+    try:
+        check_single_cpu(topo)
+    except SmpError as e:
+        raise UsageError(str(e)) from None
+    cfg.smp = arg
 
 
 def _set(attr, value=True):
@@ -186,7 +239,7 @@ def _ignore(_cfg, _arg=None):
 OPTIONS = {
     "M": (True, _machine), "machine": (True, _machine), "m": (True, _memory),
     "accel": (True, _accel), "enable-kvm": (False, lambda c, a=None: c.accels.append(("kvm", {}))),
-    "cpu": (True, _cpu), "smp": (True, _store("smp")),
+    "cpu": (True, _cpu), "smp": (True, _smp),
     "qtest": (True, _store("qtest")), "qtest-log": (True, _store("qtest_log")),
     "chardev": (True, _append_to("chardevs", _chardev)),
     "mon": (True, _mon),
@@ -231,6 +284,8 @@ def parse_args(argv: list[str], target: str = "x86_64") -> MachineConfig:
             i += 2
             try:
                 handler(cfg, value)
+            except UnlocatedUsageError:
+                raise
             except (OptsError, UsageError) as e:
                 raise UsageError(f"{arg} {value}: {e}") from None
         else:

@@ -117,7 +117,7 @@ class Emulator:
             machine = mcls(vm, cfg)
             machine.check_props()
         except (QOMError, RamAllocationError) as e:
-            raise StartupError(f"-machine {cfg.machine}: {e}") from None
+            raise StartupError(str(e)) from None        # QEMU names no option here
         root.add_child("machine", machine)
         vm.machine = machine
 
