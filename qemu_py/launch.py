@@ -11,6 +11,7 @@ import ctypes
 import os
 import signal
 import sys
+import threading
 
 from . import help as helptext
 from .config import MachineConfig
@@ -79,6 +80,11 @@ class Emulator:
         except trace.TraceError as e:
             raise StartupError(str(e)) from None
         log_file = trace_file if trace_file is not None else cfg.log_file
+        if "tid" in cfg.log_items:
+            # one log file per thread, named from the template: qemu-py logs from one
+            if log_file is None or "%d" not in log_file:
+                raise StartupError("Filename template with '%d' required for 'tid'")
+            log_file = log_file.replace("%d", str(threading.get_native_id()), 1)
         try:
             LOG.configure(cfg.log_items, log_file)
         except OSError as e:
@@ -275,7 +281,7 @@ def run(cfg: MachineConfig, argv: list[str]) -> int:
         if text.startswith("ERROR:"):
             return _err(text[len("ERROR:"):])
         print(text, end="")
-        return 0
+        return 1 if cfg.help == "d" else 0           # QEMU exits 1 after -d help
     if cfg.exit_with_parent:
         _exit_with_parent()
     from .accel.tcg.default_guest import run_default_guest, wants_default_guest
