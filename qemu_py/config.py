@@ -20,6 +20,7 @@ class MachineConfig:
     monitors: list[tuple[str, str, bool]] = field(default_factory=list)  # (chardev spec, mode, pretty)
     serials: list[str] = field(default_factory=list)
     devices: list[dict[str, str]] = field(default_factory=list)
+    device_args: list[str] = field(default_factory=list)      # each -device's text
     objects: list[dict[str, str]] = field(default_factory=list)
     globals: list[str] = field(default_factory=list)
     display: str | None = None

@@ -11,18 +11,20 @@ import ctypes
 import os
 import signal
 import sys
+import threading
 
 from . import help as helptext
 from .config import MachineConfig
 from .hw.core.machine import Container, find_machine
+from .memory.hostmem import RamAllocationError
 from .qom import QOMError
 from .system.chardev import ChardevError, create_chardev, parse_legacy
 from .system.clock import VirtualClock
+from .system.error import error_report, prog_name
 from .system.log import LOG
 from .system.mainloop import MainLoop
 from .system.runstate import VM
 
-PROG = "qemu-py"
 ACCELERATORS = ("qtest", "tcg", "kvm")
 
 
@@ -31,8 +33,7 @@ class StartupError(Exception):
 
 
 def _err(msg: str) -> int:
-    print(f"{PROG}: {msg}", file=sys.stderr)
-    return 1
+    return error_report(msg)
 
 
 def _load_boards():
@@ -51,11 +52,11 @@ def choose_accel(cfg: MachineConfig) -> str:
             reason = kvm_init_error() if cfg.target == "x86_64" else \
                 "the KVM accelerator supports x86_64 machines only"
             if reason is not None:
-                print(f"{PROG}: -accel kvm: failed to initialize kvm: {reason}", file=sys.stderr)
+                print(f"{prog_name()}: -accel kvm: failed to initialize kvm: {reason}", file=sys.stderr)
                 failed = True
                 continue
         if failed and cfg.qtest is None:
-            print(f"{PROG}: falling back to {name}", file=sys.stderr)
+            print(f"{prog_name()}: falling back to {name}", file=sys.stderr)
         return name
     raise StartupError("no accelerator found")
 
@@ -78,7 +79,16 @@ class Emulator:
             trace_file = trace.configure(cfg.trace, cfg.log_items)
         except trace.TraceError as e:
             raise StartupError(str(e)) from None
-        LOG.configure(cfg.log_items, trace_file if trace_file is not None else cfg.log_file)
+        log_file = trace_file if trace_file is not None else cfg.log_file
+        if "tid" in cfg.log_items:
+            # one log file per thread, named from the template: qemu-py logs from one
+            if log_file is None or "%d" not in log_file:
+                raise StartupError("Filename template with '%d' required for 'tid'")
+            log_file = log_file.replace("%d", str(threading.get_native_id()), 1)
+        try:
+            LOG.configure(cfg.log_items, log_file)
+        except OSError as e:
+            raise StartupError(f"Error opening logfile {log_file}: {e.strerror}") from None
         accel = choose_accel(cfg)
         source = "manual" if accel == "qtest" else ("icount" if cfg.icount is not None else "host")
         self.clock = VirtualClock(source)
@@ -111,11 +121,11 @@ class Emulator:
                                    "Use -machine help to list supported machines")
             raise StartupError("unsupported machine type\n"
                                "Use -machine help to list supported machines")
-        machine = mcls(vm, cfg)
         try:
+            machine = mcls(vm, cfg)
             machine.check_props()
-        except QOMError as e:
-            raise StartupError(f"-machine {cfg.machine}: {e}") from None
+        except (QOMError, RamAllocationError) as e:
+            raise StartupError(str(e)) from None        # QEMU names no option here
         root.add_child("machine", machine)
         vm.machine = machine
 
@@ -220,13 +230,19 @@ class Emulator:
             machine.init()
             from .system.objects import create_objects
             create_objects(vm, cfg.objects)
-            for opts in cfg.devices:
-                create_device(machine, dict(opts), self.chardevs)
-        except QOMError as e:
+        except (QOMError, RamAllocationError) as e:
             raise StartupError(str(e)) from None
+        for n, opts in enumerate(cfg.devices):
+            try:
+                create_device(machine, dict(opts), self.chardevs)
+            except (QOMError, RamAllocationError) as e:
+                # as QEMU's: the message is located at its -device option
+                arg = cfg.device_args[n] if n < len(cfg.device_args) else opts.get("driver")
+                raise StartupError(f"-device {arg}: {e}") from None
         vm.machine_ready = True
         machine.reset_tree()
-        if vm.accel == "kvm":
+        if vm.accel == "kvm" and getattr(machine, "MACHINE_NAME", "") != "none":
+            # QEMU's -M none has no CPU: KVM then runs no vCPU and the VM idles
             from .accel.kvm.accel import KVMAccel
             from .accel.kvm.kvm import KVMError
             try:
@@ -291,7 +307,7 @@ def run(cfg: MachineConfig, argv: list[str]) -> int:
         if text.startswith("ERROR:"):
             return _err(text[len("ERROR:"):])
         print(text, end="")
-        return 0
+        return 1 if cfg.help == "d" else 0           # QEMU exits 1 after -d help
     if cfg.exit_with_parent:
         _exit_with_parent()
     from .accel.tcg.default_guest import run_default_guest, wants_default_guest

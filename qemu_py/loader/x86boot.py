@@ -32,6 +32,7 @@ import struct
 from dataclasses import dataclass, field
 
 from .elf import LoaderError, is_elf, read_elf
+from .files import read_image_file
 
 MB_MAGIC = 0x1BADB002
 MB_BOOT_MAGIC = 0x2BADB002
@@ -123,14 +124,6 @@ class KernelBoot:
                 apic.lvt[n] = value
 
 
-def _read(path: str, what: str) -> bytes:
-    try:
-        with open(path, "rb") as f:
-            return f.read()
-    except OSError as e:
-        raise LoaderError(f"could not load {what} '{path}': {e.strerror}") from None
-
-
 def find_multiboot_header(data: bytes):
     """(offset, magic, flags, checksum, fields) of a multiboot v1 header, or None."""
     for off in range(0, min(len(data), 8192) - 11, 4):
@@ -155,14 +148,27 @@ class _Image:
     """The blobs of a boot being prepared, checked against the board's RAM."""
 
     def __init__(self, machine):
+        self.ram_size = machine.ram_size
         self.below = getattr(machine, "below_4g", machine.ram_size)
         self.blobs: list[tuple[int, bytes]] = []
 
+    def check(self, addr: int, size: int):
+        """LoaderError unless [ADDR, ADDR+SIZE) lies in the board's RAM (below 4 GiB
+        or in the RAM above it); called before anything of that size is built."""
+        above = self.ram_size - self.below
+        if addr + size <= self.below or (addr >= 1 << 32 and addr + size <= (1 << 32) + above):
+            return
+        raise LoaderError(f"kernel: segment at 0x{addr:x} (0x{size:x} bytes) does not "
+                          f"fit in RAM (0x{self.below:x} bytes below 4 GiB)")
+
     def write(self, addr: int, data: bytes):
-        if addr + len(data) > self.below and addr < (1 << 32):
-            raise LoaderError(f"kernel: segment at 0x{addr:x} (0x{len(data):x} bytes) does not "
-                              f"fit in RAM (0x{self.below:x} bytes below 4 GiB)")
+        self.check(addr, len(data))
         self.blobs.append((addr, bytes(data)))
+
+    def write_segment(self, addr: int, data: bytes, memsz: int):
+        """A loadable segment: its file bytes, then zeros up to MEMSZ."""
+        self.check(addr, memsz)
+        self.blobs.append((addr, bytes(data) + bytes(memsz - len(data))))
 
 
 def _modules(out: _Image, cfg, start: int):
@@ -174,7 +180,7 @@ def _modules(out: _Image, cfg, start: int):
     for spec in cfg.initrd.split(","):
         spec = spec.strip()
         path = spec.split(" ", 1)[0]
-        data = _read(path, "initrd")
+        data = read_image_file(path, "initrd", out.ram_size)
         out.write(addr, data)
         mods.append((addr, len(data), spec))
         addr = (addr + len(data) + 0xFFF) & ~0xFFF
@@ -198,7 +204,7 @@ def prepare_kernel(machine, cfg, data: bytes | None = None) -> KernelBoot:
     DATA is the kernel file's contents when the caller has read it already.
     Raises :class:`LoaderError` with a message naming the file and the problem."""
     if data is None:
-        data = _read(cfg.kernel, "kernel")
+        data = read_image_file(cfg.kernel, "kernel", machine.ram_size)
     if is_linux_boot_protocol(data):
         raise linux_protocol_error(cfg.kernel)
     out = _Image(machine)
@@ -229,14 +235,15 @@ def _load_multiboot(out: _Image, machine, cfg, data, mb) -> EntryState:
                               f"is above the header address 0x{header_addr:x}")
         size = (load_end - load_addr) if load_end else len(data) - start
         image = data[start:start + size]
-        out.write(load_addr, image)
         end = max(load_addr + len(image), bss_end or 0)
         if bss_end > load_addr + len(image):
-            out.write(load_addr + len(image), bytes(bss_end - load_addr - len(image)))
+            out.write_segment(load_addr, image, bss_end - load_addr)
+        else:
+            out.write(load_addr, image)
     elif is_elf(data):
         img = read_elf(data, f"kernel '{cfg.kernel}'")
         for seg in img.segments:
-            out.write(seg.paddr, seg.data + bytes(seg.memsz - len(seg.data)))
+            out.write_segment(seg.paddr, seg.data, seg.memsz)
         entry = img.entry
         # an entry given as a virtual address: translate through its segment
         for seg in img.segments:
@@ -283,7 +290,7 @@ def _load_multiboot(out: _Image, machine, cfg, data, mb) -> EntryState:
 
 def _load_pvh(out: _Image, machine, cfg, img, entry) -> EntryState:
     for seg in img.segments:
-        out.write(seg.paddr, seg.data + bytes(seg.memsz - len(seg.data)))
+        out.write_segment(seg.paddr, seg.data, seg.memsz)
     mods = _modules(out, cfg, img.high)
     below, mmap = _memory_map(machine)
     cmdline = (cfg.append or "").encode() + b"\0"

@@ -17,6 +17,7 @@ import struct
 from qemu_py.hw.nvram import fw_cfg as fwc
 from qemu_py.loader import x86boot
 from qemu_py.loader.elf import LoaderError
+from qemu_py.loader.files import read_image_file
 from qemu_py.memory import MemoryRegion
 from qemu_py.qom import IRQ, QOMError
 
@@ -107,12 +108,11 @@ def setup_fw_cfg(machine, below: int, above: int, irq0_override: bool = True):
     return fw
 
 
-def _read_file(path: str, what: str) -> bytes:
+def _read_file(path: str, what: str, limit: int) -> bytes:
     try:
-        with open(path, "rb") as f:
-            return f.read()
-    except OSError as e:
-        raise QOMError(f"could not load {what} '{path}': {e.strerror}") from None
+        return read_image_file(path, what, limit)
+    except LoaderError as e:
+        raise QOMError(str(e)) from None
 
 
 def load_linux(machine, fw, below: int):
@@ -128,7 +128,7 @@ def load_linux(machine, fw, below: int):
         if cfg.append is not None:
             raise QOMError("-append only allowed with -kernel option")
         return
-    kernel = _read_file(cfg.kernel, "kernel")
+    kernel = _read_file(cfg.kernel, "kernel", machine.ram_size)
     cmdline = (cfg.append or "").encode()
     if x86boot.is_linux_boot_protocol(kernel):
         if getattr(machine.vm, "accel", None) in CPU_ACCELS:
@@ -157,7 +157,7 @@ def load_linux(machine, fw, below: int):
     fw.add_bytes(fwc.FW_CFG_CMDLINE_DATA, cmdline + b"\0")
     fw.add_bytes(fwc.FW_CFG_KERNEL_CMDLINE, cmdline + b"\0")
     if cfg.initrd is not None:
-        initrd = _read_file(cfg.initrd, "initrd")
+        initrd = _read_file(cfg.initrd, "initrd", machine.ram_size)
         initrd_max = min(below, 0x38000000) - 1
         addr = (initrd_max - len(initrd)) & ~0xfff
         if addr < 0x100000:
