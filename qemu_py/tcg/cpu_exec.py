@@ -58,6 +58,13 @@ class TCGEngine:
         self.translations = 0
         self.invalidations = 0
         self.flushes = 0
+        # debugging (gdbstub): breakpoint addresses, single-step, the stop callback
+        self.breakpoints: set[int] = set()
+        self.sstep = False          # run one instruction per exec() call, then report
+        self.sstep_noirq = True     # ... with interrupts masked (QEMU's SSTEP_NOIRQ)
+        self.bp_skip_pc: int | None = None   # resume over the breakpoint at this pc once
+        self.debug_hook = None      # called with ("breakpoint", pc) or ("step", pc)
+        cpu.breakpoints = self.breakpoints      # the translator ends blocks at these
         rt = cpu.rt
         rt.lookup_tb = self._lookup_for_chain
 
@@ -123,6 +130,8 @@ class TCGEngine:
         if cpu.rt.env_q[cpu.BUDGET_SLOT] == 0 or cpu.interrupt_pending():
             return 0
         pc, cs_base, flags = cpu.get_tb_cpu_state()
+        if pc in self.breakpoints:
+            return 0
         tb = self.jmp_cache.get(pc)
         if (tb is not None and tb.cs_base == cs_base and tb.flags == flags and tb.cflags == 0
                 and not tb.invalid):
@@ -200,6 +209,21 @@ class TCGEngine:
         self.page_tbs.clear()
         self.flushes += 1
 
+    # -- debugging ---------------------------------------------------------------------------
+    def set_breakpoints(self, addrs):
+        """Replace the breakpoint set; translated code is dropped so that blocks
+        end at the new addresses (guest memory is never written)."""
+        new = set(addrs)
+        if new != self.breakpoints:
+            self.breakpoints = new
+            self.cpu.breakpoints = new
+            self.tb_flush()
+
+    def _debug_stop(self, kind: str, pc: int):
+        self.cpu.stop_request = True
+        if self.debug_hook is not None:
+            self.debug_hook(kind, pc)
+
     def flush_jmp_cache(self):
         self.jmp_cache.clear()
 
@@ -216,8 +240,11 @@ class TCGEngine:
         last_slot = -1
         log_exec = LOG.enabled("exec")
         log_cpu = LOG.enabled("cpu")
+        sstep = self.sstep
+        if sstep:
+            env[slot] = budget = 1
         while True:
-            if cpu.interrupt_request:
+            if cpu.interrupt_request and not (sstep and self.sstep_noirq):
                 if cpu.exec_interrupt():
                     last_tb = None
             if cpu.halted or cpu.stop_request:
@@ -226,6 +253,16 @@ class TCGEngine:
             if left == 0:
                 break
             pc, cs_base, flags = cpu.get_tb_cpu_state()
+            if self.breakpoints and pc in self.breakpoints:
+                if self.bp_skip_pc == pc:
+                    self.bp_skip_pc = None
+                    self.cflags_next = 1 | CF_NOCHAIN
+                else:
+                    self._debug_stop("breakpoint", pc)
+                    break
+            self.bp_skip_pc = None
+            if sstep:
+                self.cflags_next = 1 | CF_NOCHAIN
             cflags = self.cflags_next
             self.cflags_next = 0
             try:
@@ -277,6 +314,8 @@ class TCGEngine:
         left = env[slot] + cpu.budget_reserve
         env[slot] = 0
         cpu.budget_reserve = 0
+        if sstep and not cpu.stop_request:
+            self._debug_stop("step", cpu.get_tb_cpu_state()[0])
         return budget - left
 
     def restore_after_fault(self, tb: TranslationBlock, exc: BaseException):
