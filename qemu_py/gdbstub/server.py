@@ -5,6 +5,8 @@ import re
 
 import sys
 
+from qemu_py.tcg.cpu_exec import WP_READ, WP_WRITE
+
 from .packet import MAX_PACKET_LENGTH, PacketReader, frame
 
 GDB_SIGNAL_INT, GDB_SIGNAL_TRAP = 2, 5
@@ -99,11 +101,16 @@ class GdbServer:
         tid = tid if tid else self._tid(self.c_tid)
         self._reply(b"T%02xthread:%02x;%s" % (sig, tid, extra.encode()))
 
-    def _on_stop(self, kind: str, tid: int, pc: int):
+    def _on_stop(self, kind: str, tid: int, detail):
         self.g_tid = self.c_tid = tid
         if self.waiting:
             self.waiting = False
-            self._send_stop(GDB_SIGNAL_TRAP, tid)
+            extra = ""
+            if kind == "watch" and detail is not None:
+                bits, addr = detail
+                prefix = {WP_READ: "r", WP_WRITE: "", WP_READ | WP_WRITE: "a"}[bits]
+                extra = f"{prefix}watch:{addr:x};"
+            self._send_stop(GDB_SIGNAL_TRAP, tid, extra)
 
     # -- packets ---------------------------------------------------------------------------------
     def _packet(self, p: bytes):
@@ -240,7 +247,14 @@ class GdbServer:
                 return b"OK"
             return b"OK" if self.target.remove_breakpoint(addr) else b"E22"
         if kind in (2, 3, 4):
-            return b""                       # watchpoints: gdb falls back to stepping
+            bits = {2: WP_WRITE, 3: WP_READ, 4: WP_READ | WP_WRITE}[kind]
+            length = _hex_int(_length.split(b";")[0])
+            if length == 0:
+                return E22
+            if insert:
+                self.target.insert_watchpoint(addr, length, bits)
+                return b"OK"
+            return b"OK" if self.target.remove_watchpoint(addr, length, bits) else b"E22"
         return b""
 
     def h_insert(self, a):

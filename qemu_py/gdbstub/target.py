@@ -22,6 +22,7 @@ class SystemTarget:
         self.cpus = list(cpus)
         self.on_stop = None        # stub callback: (kind, cpu_index, detail)
         self.breakpoints: set[int] = set()
+        self.watchpoints: list[tuple[int, int, int]] = []   # (addr, len, WP_* bits)
         for i, cpu in enumerate(self.cpus):
             cpu.engine.debug_hook = (lambda kind, pc, i=i: self._hit(kind, i, pc))
 
@@ -66,9 +67,28 @@ class SystemTarget:
         self._sync_breakpoints()
         return True
 
+    def insert_watchpoint(self, addr: int, length: int, kind: int):
+        self.watchpoints.append((addr, length, kind))
+        self._sync_watchpoints()
+
+    def remove_watchpoint(self, addr: int, length: int, kind: int) -> bool:
+        try:
+            self.watchpoints.remove((addr, length, kind))
+        except ValueError:
+            return False
+        self._sync_watchpoints()
+        return True
+
+    def _sync_watchpoints(self):
+        for cpu in self.cpus:
+            cpu.engine.set_watchpoints(self.watchpoints)
+
     def remove_all(self):
         self.breakpoints.clear()
         self._sync_breakpoints()
+        if self.watchpoints:
+            self.watchpoints.clear()
+            self._sync_watchpoints()
 
     def _sync_breakpoints(self):
         for cpu in self.cpus:
@@ -104,8 +124,12 @@ class SystemTarget:
         self.vm.request_shutdown("host-signal")
 
     def _hit(self, kind: str, index: int, pc: int):
+        detail = None
+        eng = self.cpus[index].engine
+        if kind == "watch":
+            detail, eng.watch_hit = eng.watch_hit, None    # (WP_* bits, address)
         for cpu in self.cpus:
             cpu.engine.sstep = False
         self.vm.stop("debug")
         if self.on_stop is not None:
-            self.on_stop(kind, index + 1, pc)
+            self.on_stop(kind, index + 1, detail)
