@@ -27,6 +27,7 @@ class MachineConfig:
     nographic: bool = False
     nodefaults: bool = False
     start_paused: bool = False                 # -S
+    gdb: str | None = None                     # -gdb DEV / -s
     preconfig: bool = False
     no_reboot: bool = False
     no_shutdown: bool = False

@@ -152,6 +152,14 @@ class Emulator:
             vm.qtest = self.qtest
 
         machine.serial_chardevs = self._serial_backends()
+        self.gdb_chardev = None
+        if cfg.gdb is not None and cfg.gdb != "none":
+            from .gdbstub import chardev_spec
+            try:
+                self.gdb_chardev = self._chardev_for(chardev_spec(cfg.gdb), "gdb", None)
+            except StartupError as e:
+                raise StartupError(f"Could not open gdbserver on device '{cfg.gdb}': {e}") \
+                    from None
         vm.finish_init = self.finish_init
         if cfg.preconfig:
             vm.preconfig = True
@@ -252,6 +260,8 @@ class Emulator:
                     from None
         if vm.accel == "tcg":
             self._attach_tcg(machine)
+        if self.gdb_chardev is not None:
+            self._attach_gdb()
         if not cfg.start_paused:
             vm.start()
 
@@ -263,6 +273,13 @@ class Emulator:
             self.tcg = attach(self.vm, machine, self.cfg, props)
         except (TCGConfigError, LoaderError) as e:
             raise StartupError(str(e)) from None
+
+    def _attach_gdb(self):
+        from .gdbstub import GdbServer, SystemTarget
+        if self.tcg is None:
+            raise StartupError(f"-gdb {self.cfg.gdb}: guest debugging needs -accel tcg "
+                               f"(not supported with -accel {self.vm.accel})")
+        self.gdb = GdbServer(SystemTarget(self.vm, [self.tcg.cpu]), self.gdb_chardev)
 
     # -- running -------------------------------------------------------------------------------
     def run(self) -> int:

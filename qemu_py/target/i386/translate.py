@@ -669,7 +669,8 @@ class DisasContext:
         self.rip_stored_mid = True
 
     def use_goto_tb(self, target_pc: int) -> bool:
-        return self.jmp_opt and (target_pc & ~(PAGE_SIZE - 1)) == self.base_page
+        return (self.jmp_opt and (target_pc & ~(PAGE_SIZE - 1)) == self.base_page
+                and target_pc not in self.cpu.breakpoints)
 
     def gen_jmp_tb(self, eip: int, n: int):
         """Jump to constant EIP through goto_tb slot N when possible."""
@@ -898,7 +899,7 @@ def gen_intermediate_code(cpu, tb: TranslationBlock, fetch, log_in_asm=None):
         size = s.pc_next - tb.pc
         if s.is_jmp != DISAS_NEXT:
             break
-        if s.num_insns >= max_insns:
+        if s.num_insns >= max_insns or s.pc_next in cpu.breakpoints:
             s.is_jmp = DISAS_TOO_MANY
             break
         if (s.pc_next & ~(PAGE_SIZE - 1)) != s.base_page:
