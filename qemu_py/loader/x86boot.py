@@ -82,13 +82,18 @@ class SegmentState:
 @dataclass(frozen=True)
 class EntryState:
     """The boot CPU's state on entry: 32-bit protected mode, flat segments,
-    paging off (multiboot and PVH both ask for this), plus the two local APIC
-    LVT values firmware would have left."""
+    paging off (multiboot and PVH both ask for this) or, for the Linux 64-bit
+    entry, long mode with CR3/CR4/EFER set; plus the two local APIC LVT values
+    firmware would have left."""
     rip: int
     rax: int
     rbx: int
     rflags: int = 2
     cr0: int = 0x11                 # PE | ET
+    rsi: int = 0
+    cr3: int = 0
+    cr4: int = 0
+    efer: int = 0                   # LME|LMA with CR0.PG: the Linux 64-bit entry
     gdt_base: int = GDT_ADDR
     gdt_limit: int = 8 * len(BOOT_GDT) - 1
     cs: SegmentState = SegmentState(0x08, 0, 0xFFFFFFFF, CODE32_FLAGS)
@@ -107,7 +112,7 @@ class KernelBoot:
     """A prepared direct kernel boot: ``blobs`` [(guest physical address,
     bytes)] are written to guest memory at every reset, then the CPU enters
     ``entry``."""
-    protocol: str                   # "multiboot" or "pvh"
+    protocol: str                   # "multiboot", "pvh" or "linux"
     entry: EntryState
     blobs: list[tuple[int, bytes]] = field(default_factory=list)
 
@@ -200,7 +205,8 @@ def prepare_kernel(machine, cfg, data: bytes | None = None) -> KernelBoot:
     if data is None:
         data = _read(cfg.kernel, "kernel")
     if is_linux_boot_protocol(data):
-        raise linux_protocol_error(cfg.kernel)
+        from .bzimage import prepare_bzimage
+        return prepare_bzimage(machine, cfg, data)
     out = _Image(machine)
     mb = find_multiboot_header(data)
     if mb is not None:
