@@ -191,12 +191,6 @@ def is_linux_boot_protocol(data: bytes) -> bool:
     return len(data) >= 0x206 and data[0x202:0x206] == b"HdrS"
 
 
-def linux_protocol_error(path: str) -> LoaderError:
-    return LoaderError(f"kernel '{path}': the Linux boot protocol (bzImage) is not supported "
-                       "by the qemu-py loader (it needs firmware to run it); use a multiboot "
-                       "or PVH image")
-
-
 def prepare_kernel(machine, cfg, data: bytes | None = None) -> KernelBoot:
     """Read and lay out cfg.kernel (multiboot v1 or PVH) for MACHINE's RAM.
 
