@@ -83,13 +83,18 @@ class SegmentState:
 @dataclass(frozen=True)
 class EntryState:
     """The boot CPU's state on entry: 32-bit protected mode, flat segments,
-    paging off (multiboot and PVH both ask for this), plus the two local APIC
-    LVT values firmware would have left."""
+    paging off (multiboot and PVH both ask for this) or, for the Linux 64-bit
+    entry, long mode with CR3/CR4/EFER set; plus the two local APIC LVT values
+    firmware would have left."""
     rip: int
     rax: int
     rbx: int
     rflags: int = 2
     cr0: int = 0x11                 # PE | ET
+    rsi: int = 0
+    cr3: int = 0
+    cr4: int = 0
+    efer: int = 0                   # LME|LMA with CR0.PG: the Linux 64-bit entry
     gdt_base: int = GDT_ADDR
     gdt_limit: int = 8 * len(BOOT_GDT) - 1
     cs: SegmentState = SegmentState(0x08, 0, 0xFFFFFFFF, CODE32_FLAGS)
@@ -108,7 +113,7 @@ class KernelBoot:
     """A prepared direct kernel boot: ``blobs`` [(guest physical address,
     bytes)] are written to guest memory at every reset, then the CPU enters
     ``entry``."""
-    protocol: str                   # "multiboot" or "pvh"
+    protocol: str                   # "multiboot", "pvh" or "linux"
     entry: EntryState
     blobs: list[tuple[int, bytes]] = field(default_factory=list)
 
@@ -192,12 +197,6 @@ def is_linux_boot_protocol(data: bytes) -> bool:
     return len(data) >= 0x206 and data[0x202:0x206] == b"HdrS"
 
 
-def linux_protocol_error(path: str) -> LoaderError:
-    return LoaderError(f"kernel '{path}': the Linux boot protocol (bzImage) is not supported "
-                       "by the qemu-py loader (it needs firmware to run it); use a multiboot "
-                       "or PVH image")
-
-
 def prepare_kernel(machine, cfg, data: bytes | None = None) -> KernelBoot:
     """Read and lay out cfg.kernel (multiboot v1 or PVH) for MACHINE's RAM.
 
@@ -206,7 +205,8 @@ def prepare_kernel(machine, cfg, data: bytes | None = None) -> KernelBoot:
     if data is None:
         data = read_image_file(cfg.kernel, "kernel", machine.ram_size)
     if is_linux_boot_protocol(data):
-        raise linux_protocol_error(cfg.kernel)
+        from .bzimage import prepare_bzimage
+        return prepare_bzimage(machine, cfg, data)
     out = _Image(machine)
     mb = find_multiboot_header(data)
     if mb is not None:

@@ -16,6 +16,7 @@ import struct
 
 from qemu_py.hw.nvram import fw_cfg as fwc
 from qemu_py.loader import x86boot
+from qemu_py.loader.bzimage import prepare_bzimage
 from qemu_py.loader.elf import LoaderError
 from qemu_py.loader.files import read_image_file
 from qemu_py.memory import MemoryRegion
@@ -117,7 +118,8 @@ def _read_file(path: str, what: str, limit: int) -> bytes:
 
 def load_linux(machine, fw, below: int):
     """-kernel/-initrd/-append: a bzImage as fw_cfg items (the linuxboot option
-    ROM's view); a multiboot or PVH image prepared for direct boot by
+    ROM's view) and, when a CPU runs, prepared for direct boot through the
+    Linux boot protocol by :mod:`qemu_py.loader.bzimage`; a multiboot or PVH image prepared for direct boot by
     :mod:`qemu_py.loader.x86boot` (``machine.kernel_boot``), whichever
     accelerator runs the CPU."""
     cfg = machine.config
@@ -132,8 +134,12 @@ def load_linux(machine, fw, below: int):
     cmdline = (cfg.append or "").encode()
     if x86boot.is_linux_boot_protocol(kernel):
         if getattr(machine.vm, "accel", None) in CPU_ACCELS:
-            # no firmware here runs the linuxboot option ROM: a CPU could not boot it
-            raise QOMError(str(x86boot.linux_protocol_error(cfg.kernel)))
+            # no firmware here runs the linuxboot option ROM: the Linux boot
+            # protocol is done directly (zero page, 64-bit entry)
+            try:
+                machine.kernel_boot = prepare_bzimage(machine, cfg, kernel)
+            except LoaderError as e:
+                raise QOMError(str(e)) from None
         setup_sects = kernel[0x1f1] or 4
         setup_size = (setup_sects + 1) * 512
         setup, body = kernel[:setup_size], kernel[setup_size:]
