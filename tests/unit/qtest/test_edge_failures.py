@@ -20,3 +20,4 @@ def test_clock_step_int64_max_answers_without_passing_int64(session):
     assert session.cmd("clock_step 1000000000") == "OK 1000000000"
     # 1e9 + INT64_MAX wraps negative in QEMU's int64 arithmetic: the clock stays
     assert session.cmd("clock_step 9223372036854775807") == "OK 1000000000"
+
