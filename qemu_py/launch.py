@@ -100,7 +100,9 @@ class Emulator:
             try:
                 self._add_chardev(cid, opts)
             except ChardevError as e:
-                raise StartupError(f"-chardev {opts['backend']},id={cid}: {e}") from None
+                text = ",".join([opts["backend"]] + [f"{k}={v}" for k, v in opts.items()
+                                                     if k != "backend"])
+                raise StartupError(f"-chardev {text}: {e}") from None
 
         mcls = find_machine(cfg.target, cfg.machine)
         if mcls is None:
@@ -117,7 +119,7 @@ class Emulator:
         root.add_child("machine", machine)
         vm.machine = machine
 
-        for n, (spec, mode, pretty) in enumerate(cfg.monitors):
+        for n, (spec, mode, pretty) in enumerate(cfg.monitors + self._default_monitors()):
             chr_ = self._chardev_for(spec, f"compat_monitor{n}", "-mon" if spec.startswith("chardev:") else "-qmp")
             from .monitor import create_monitor
             self.monitors.append(create_monitor(vm, chr_, mode, pretty))
@@ -148,7 +150,9 @@ class Emulator:
 
     # -- chardevs ------------------------------------------------------------------------
     def _add_chardev(self, cid: str, opts: dict):
-        chr_ = create_chardev(self.loop, cid, opts)
+        vm = self.vm
+        chr_ = create_chardev(self.loop, cid, opts,
+                              on_exit=lambda: vm.request_shutdown("host-qmp-quit"))
         self.chardevs[cid] = chr_
         self.chardev_container.add_child(cid, chr_)
         return chr_
@@ -161,6 +165,8 @@ class Emulator:
                 raise StartupError(f"chardev \"{cid}\" not found" if option is None else
                                    f"{option} {spec}: chardev \"{cid}\" not found")
             return chr_
+        if spec.startswith("mon:") and option is None:      # -qtest
+            raise StartupError("mon: isn't supported in this context")
         try:
             opts = parse_legacy(spec)
             cid = auto_id
@@ -168,15 +174,35 @@ class Emulator:
             while cid in self.chardevs:
                 n += 1
                 cid = f"{auto_id}{n}"
-            return self._add_chardev(cid, opts)
+            chr_ = self._add_chardev(cid, opts)
+            if spec.startswith("mon:") and option == "-serial":   # the monitor shares it (as QEMU's serial_parse)
+                from .monitor import create_monitor
+                self.monitors.append(create_monitor(self.vm, chr_, "readline"))
+            return chr_
         except ChardevError as e:
             raise StartupError(f"{option} {spec}: {e}" if option else str(e)) from None
+
+    def _default_monitor(self) -> bool:
+        cfg = self.cfg
+        return not (cfg.nodefaults or cfg.monitors
+                    or any(s.startswith("mon:") for s in cfg.serials))
+
+    def _default_monitors(self):
+        """-nographic without -serial: the monitor is muxed with the serial port
+        (see _serial_backends); with -serial but no monitor: ``-monitor stdio``."""
+        cfg = self.cfg
+        if cfg.nographic and cfg.serials and self._default_monitor():
+            return [("stdio", "readline", False)]
+        return []
 
     def _serial_backends(self):
         cfg = self.cfg
         specs = list(cfg.serials)
         if not specs and not cfg.nodefaults:
-            specs = ["stdio"] if cfg.nographic else ["null"]
+            if cfg.nographic:
+                specs = ["mon:stdio"] if self._default_monitor() else ["stdio"]
+            else:
+                specs = ["null"]
         out = []
         for i, spec in enumerate(specs):
             if spec == "none":

@@ -54,10 +54,13 @@ def default_image() -> str:
     return os.path.join(root, "images", "default", "default.elf")
 
 
-def default_argv(accel_given: bool = False) -> list[str]:
+def default_argv(accel_given: bool = False, nographic: bool = False) -> list[str]:
     """The machine and devices for the default guest; ``-accel tcg`` unless the
-    caller chose an accelerator."""
+    caller chose an accelerator; with ``-nographic`` the serial port is
+    ``mon:stdio`` (the monitor shares the terminal, as QEMU's -nographic)."""
     args = list(DEFAULT_ARGS)
+    if nographic:
+        args[args.index("-serial") + 1] = "mon:stdio"
     if accel_given:
         i = args.index("-accel")
         del args[i:i + 2]
@@ -69,8 +72,8 @@ def run_default_guest(extra: list[str] | None = None) -> int:
     from qemu_py.launch import Emulator, StartupError, _err
     extra = list(extra or [])
     try:
-        accel_given = bool(parse_args(extra, "x86_64").accels)
-        cfg = parse_args(extra + default_argv(accel_given), "x86_64")
+        given = parse_args(extra, "x86_64")
+        cfg = parse_args(extra + default_argv(bool(given.accels), given.nographic), "x86_64")
     except UsageError as e:
         return _err(str(e))
     emu = Emulator(cfg)
