@@ -204,6 +204,8 @@ class AddressSpace:
         if mr.ops is not UNASSIGNED_OPS or mr._ram or mr._iommu is not None \
                 or guest_errors.isEnabledFor(logging.INFO):
             return 0
+        # the access wraps past 2^64: only the part below the top is one span
+        length = min(length, (1 << 64) - addr)
         view = self._view if self._view is not None else self._materialize()
         fr = self._lookup(addr)
         if fr is not None:

@@ -150,13 +150,20 @@ def cmd_endianness(s, words):
 
 
 # -- clock -----------------------------------------------------------------------------
+def _wrap_i64(v: int) -> int:
+    """now + ns as QEMU computes it (int64 arithmetic built with -fwrapv): a
+    destination past INT64_MAX wraps negative, so the clock does not move."""
+    v &= (1 << 64) - 1
+    return v - (1 << 64) if v >> 63 else v
+
+
 def cmd_clock_step(s, words):
     clock = s.vm.clock
     if len(words) > 1:
         ns = parse_number(words, 1, "NS", "i64")
     else:
         ns = clock.deadline()
-    clock.warp(clock.now() + ns)
+    clock.warp(_wrap_i64(clock.now() + ns))
     return f"OK {clock.now()}\n"
 
 
@@ -221,7 +228,9 @@ def cmd_set_irq_in(s, words):
     num = parse_number(words, 3, "NUM", "int")
     level = parse_number(words, 4, "LEVEL", "int")
     key = None if name == "unnamed-gpio-in" else name
-    lst = dev.gpio_in.get(key, [])
+    lst = dev.gpio_in.get(key)
+    if lst is None:
+        raise QTestFail(f"set_irq_in: device has no gpio-in '{name}'")
     if not 0 <= num < len(lst):
         raise QTestFail(f"set_irq_in: gpio-in '{name}' line {num} out of range "
                         f"({len(lst)} lines)")

@@ -63,10 +63,11 @@ class QTestServer:
 
     def receive(self, data: bytes):
         buf = self.inbuf
+        scan = len(buf)          # bytes already in buf hold no newline: scan only DATA
         buf += data
         start = 0
         while True:
-            nl = buf.find(b"\n", start)
+            nl = buf.find(b"\n", max(start, scan))
             if nl < 0:
                 break
             line = buf[start:nl].decode("latin-1")
