@@ -26,7 +26,8 @@ from __future__ import annotations
 import struct
 
 from .elf import LoaderError
-from .x86boot import (GDT_ADDR, EntryState, KernelBoot, SegmentState, _memory_map, _read,
+from .files import read_image_file
+from .x86boot import (GDT_ADDR, EntryState, KernelBoot, SegmentState, _memory_map,
                       _Image)
 
 HDR_MAGIC = b"HdrS"
@@ -127,7 +128,7 @@ def prepare_bzimage(machine, cfg, data: bytes | None = None) -> KernelBoot:
     Raises :class:`LoaderError` with one line naming the file and the problem."""
     path = cfg.kernel
     if data is None:
-        data = _read(path, "kernel")
+        data = read_image_file(path, "kernel", machine.ram_size)
     if not is_bzimage(data):
         raise LoaderError(f"kernel '{path}': not a bzImage (no \"HdrS\" setup header)")
     hdr = SetupHeader(data, path)
@@ -151,7 +152,7 @@ def prepare_bzimage(machine, cfg, data: bytes | None = None) -> KernelBoot:
     struct.pack_into("<I", zp, OFF_CMD_LINE_PTR, CMDLINE_ADDR)
     struct.pack_into("<I", zp, OFF_ALT_MEM_K, (below - KERNEL_ADDR) >> 10)
     if cfg.initrd is not None:
-        initrd = _read(cfg.initrd, "initrd")
+        initrd = read_image_file(cfg.initrd, "initrd", 1 << 32)   # placed below 4 GiB
         top = min(below, hdr.initrd_addr_max + 1)
         addr = (top - len(initrd)) & ~0xFFF
         if addr < kernel_end:

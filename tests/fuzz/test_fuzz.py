@@ -1,6 +1,7 @@
 """Every fuzz target: its committed seeds and its regression inputs replay
 cleanly in process, and a short coverage-guided campaign (atheris) finds
-nothing. Long campaigns: ``tox -e fuzz`` (``python -m tests.fuzz run``)."""
+nothing (marked slow: ``tox -e fuzz`` runs them). Long campaigns:
+``python -m tests.fuzz run TARGET --seconds N``."""
 
 from __future__ import annotations
 
@@ -44,6 +45,7 @@ def _have_atheris() -> bool:
     return True
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("target", list(TARGETS))
 def test_short_campaign_finds_nothing(target, tmp_path):
     if not _have_atheris():
