@@ -45,3 +45,21 @@ def seed_files(target: str) -> list[Path]:
 def regression_files(target: str) -> list[Path]:
     d = REGRESSIONS / target
     return sorted(p for p in d.iterdir() if p.is_file()) if d.is_dir() else []
+
+
+def build_machine(cfg) -> None:
+    """Build the emulator for CFG (nothing runs) and tear it down again; start-up's
+    own error (the one-line message a user sees) may come out, nothing else."""
+    from qemu_py.launch import Emulator, StartupError
+    emu = Emulator(cfg)
+    try:
+        emu.build()
+    except StartupError as e:
+        if not str(e):
+            raise Finding("a start-up error without a message") from None
+    finally:
+        for chr_ in getattr(emu, "chardevs", {}).values():
+            chr_.close()
+        loop = getattr(emu, "loop", None)
+        if loop is not None:
+            loop.close()

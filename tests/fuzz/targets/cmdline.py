@@ -10,9 +10,8 @@ but not built: a fuzzer must not create or truncate files on the host."""
 from __future__ import annotations
 
 from qemu_py.cli import UsageError, parse_args
-from qemu_py.launch import Emulator, StartupError
 
-from ..harness import SLOW_SECONDS, Finding, within
+from ..harness import SLOW_SECONDS, Finding, build_machine, within
 
 SAFE_CHARDEV_SPECS = {"null", "none"}
 
@@ -41,18 +40,7 @@ def one(data: bytes) -> None:
             return
         if cfg.machine is None:
             return                      # the default guest: booted, not built (see tests)
-        emu = Emulator(cfg)
-        try:
-            emu.build()
-        except StartupError as e:
-            if not str(e):
-                raise Finding(f"empty start-up error for {argv!r}") from None
-        finally:
-            for chr_ in getattr(emu, "chardevs", {}).values():
-                chr_.close()
-            loop = getattr(emu, "loop", None)
-            if loop is not None:
-                loop.close()
+        build_machine(cfg)
 
 
 def seeds() -> list[bytes]:

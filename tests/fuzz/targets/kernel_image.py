@@ -10,9 +10,8 @@ import os
 import tempfile
 
 from qemu_py.cli import parse_args
-from qemu_py.launch import Emulator, StartupError
 
-from ..harness import SLOW_SECONDS, Finding, within
+from ..harness import SLOW_SECONDS, build_machine, within
 
 BOARDS = (["-M", "microvm", "-m", "32M"], ["-M", "pc", "-m", "32M"])
 _DIR = tempfile.mkdtemp(prefix="qemu-py-fuzz-kernel-")
@@ -26,19 +25,8 @@ def one(data: bytes) -> None:
         f.write(data[1:])
     argv = BOARDS[data[0] % len(BOARDS)] + ["-accel", "tcg", "-display", "none", "-nodefaults",
                                             "-S", "-kernel", IMAGE]
-    emu = Emulator(parse_args(argv))
     with within(SLOW_SECONDS * 4, f"loading a {len(data) - 1}-byte kernel"):
-        try:
-            emu.build()
-        except StartupError as e:
-            if not str(e):
-                raise Finding("empty start-up error for a kernel image") from None
-        finally:
-            for chr_ in getattr(emu, "chardevs", {}).values():
-                chr_.close()
-            loop = getattr(emu, "loop", None)
-            if loop is not None:
-                loop.close()
+        build_machine(parse_args(argv))
 
 
 def _elf64(phdrs: list[tuple], entry: int = 0x100000, notes: bytes = b"") -> bytes:
