@@ -25,6 +25,10 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from qemu_py.report import Run  # noqa: E402
+
 
 def start_emulator(binary: list[str], path: str) -> subprocess.Popen:
     args = binary + ["-M", "none", "-m", "16M", "-display", "none", "-qtest-log", "none",
@@ -124,6 +128,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--seconds", type=float, default=2.0, help="time per measurement")
     p.add_argument("--binary", default=None, help="emulator command (default: this qemu-py)")
+    p.add_argument("--report", metavar="DIR", help="write report.json and report.html to DIR")
     args = p.parse_args(argv)
     binary = shlex.split(args.binary) if args.binary else [sys.executable, "-m", "qemu_py"]
     tmp = tempfile.mkdtemp()
@@ -135,14 +140,25 @@ def main(argv=None) -> int:
         conn.lines(1)
         cases = [("readl", b"readl 0x1000\n"), ("writel", b"writel 0x2000 0x12345678\n"),
                  ("b64read 4KiB", b"b64read 0x10000 0x1000\n")]
+        rep = Run("qtest_throughput", "benchmark", 1 + 2 * len(cases),
+                  report_dir=args.report, unit="measurement")
         ref = echo_reference(args.seconds)
-        print(f"{'request':<14} {'lock-step/s':>12} {'pipelined/s':>12}")
+        rep.advance()
+        rep.write(f"{'request':<14} {'lock-step/s':>12} {'pipelined/s':>12}")
         results = {}
         for name, line in cases:
+            t0 = time.perf_counter()
             ls = lockstep(conn, line, args.seconds)
+            rep.advance()
             pl = pipelined(conn, line, args.seconds)
+            rep.advance()
             results[name] = (ls, pl)
-            print(f"{name:<14} {ls:>12,.0f} {pl:>12,.0f}")
+            rep.record(name, cases=2, seconds=time.perf_counter() - t0)
+            rep.speed(f"{name} lock-step", ls, ref, "round trips/s")
+            rep.speed(f"{name} pipelined", pl, ref, "replies/s")
+            rep.write(f"{name:<14} {ls:>12,.0f} {pl:>12,.0f}")
+        rep.finish({"seconds": args.seconds, "reference_round_trips_per_s": round(ref),
+                    "reference": "a trivial Python echo server, lock-step"})
         print(f"reference: a trivial Python echo server does {ref:,.0f} lock-step round trips/s "
               f"on this machine; readl lock-step is {results['readl'][0] / ref:.2f}x of it")
         print("targets: >= 10,000 lock-step and >= 40,000 pipelined readl/s "

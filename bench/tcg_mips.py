@@ -9,6 +9,7 @@ included; the CPU-time figure is the one to compare on a shared machine)::
 
     python bench/tcg_mips.py                 # both backends, both loops
     python bench/tcg_mips.py --backend python --loop count --iters 5000000
+    python bench/tcg_mips.py --report DIR    # + report.json, report.html (SVG plot)
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 
 from qemu_py.cli import parse_args  # noqa: E402
 from qemu_py.launch import Emulator  # noqa: E402
+from qemu_py.report import Run  # noqa: E402
 
 IMAGE = os.path.join(HERE, "tcg_guest", "bench.elf")
 DEFAULT_ITERS = {"python": 2_000_000, "interp": 20_000}
@@ -78,22 +80,30 @@ def reference_mips(loop: str, iters: int = 1_000_000) -> float:
     return 6 * iters / (_time.process_time() - t0) / 1e6
 
 
-def main() -> int:
+def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--backend", choices=["python", "interp"], action="append")
     ap.add_argument("--iters", type=int, help="loop iterations (default per backend)")
     ap.add_argument("--icount", action="store_true", help="run with -icount shift=0")
     ap.add_argument("--loop", choices=["count", "mix"], action="append")
-    args = ap.parse_args()
-    for backend in args.backend or ["python", "interp"]:
-        for loop in args.loop or ["count", "mix"]:
-            iters = args.iters or DEFAULT_ITERS[backend]
-            dt, cpu, insns, out = run(backend, iters, args.icount, loop)
-            ref = reference_mips(loop)
-            print(f"{backend:7s} {loop:5s} {insns:>10d} insns in {dt:6.2f} s  ->  "
+    ap.add_argument("--report", metavar="DIR", help="write report.json and report.html to DIR")
+    args = ap.parse_args(argv)
+    plan = [(b, lp) for b in args.backend or ["python", "interp"]
+            for lp in args.loop or ["count", "mix"]]
+    rep = Run("tcg_mips", "benchmark", len(plan), report_dir=args.report, unit="run")
+    for backend, loop in plan:
+        iters = args.iters or DEFAULT_ITERS[backend]
+        dt, cpu, insns, out = run(backend, iters, args.icount, loop)
+        ref = reference_mips(loop)
+        rep.advance()
+        rep.record(f"{backend} {loop}", cases=1, seconds=dt)
+        rep.speed(f"{backend} {loop}", insns / cpu / 1e6, ref, "MIPS cpu")
+        rep.write(f"{backend:7s} {loop:5s} {insns:>10d} insns in {dt:6.2f} s  ->  "
                   f"{insns / dt / 1e6:6.2f} MIPS wall, {insns / cpu / 1e6:6.2f} MIPS cpu, "
                   f"{insns / cpu / 1e6 / ref:.2f}x of the same loop in plain Python "
                   f"({ref:.2f} M/s)   ({out})")
+    rep.finish({"iters": args.iters, "icount": args.icount,
+                "reference": "the same loop in plain Python, M/s"})
     return 0
 
 

@@ -1,7 +1,7 @@
 """QEMU-style command line -> :class:`MachineConfig`, then start the emulator.
 
 Options take one dash or two (``-S`` / ``--preconfig``). Errors use QEMU's
-form ``qemu-py: -OPTION: MESSAGE`` and exit 1, never a traceback.
+form ``PROGRAM: -OPTION: MESSAGE`` and exit 1, never a traceback.
 """
 
 from __future__ import annotations
@@ -10,14 +10,25 @@ import os
 import sys
 
 from .config import MachineConfig
+from .system.error import error_report
 from .system.opts import OptsError, parse_opts
 
-PROG = "qemu-py"
 TARGETS = ("x86_64", "aarch64", "ppc64")
 
 
 class UsageError(Exception):
-    """A bad command line; the text is printed after ``qemu-py: ``."""
+    """A bad command line; the text is printed after ``PROGRAM: -OPTION ARG: ``."""
+
+
+class UnlocatedUsageError(UsageError):
+    """A bad command line that QEMU reports without naming the option
+    (``PROGRAM: MESSAGE``), e.g. the property checks of -smp and -machine."""
+
+
+MEMORY_KEYS = ("size", "slots", "maxmem")
+SIZE_EXPECTED = ("Parameter '{key}' expects a non-negative number below 2^64\n"
+                 "Optional suffix k, M, G, T, P or E means kilo-, mega-, giga-, tera-, peta-\n"
+                 "and exabytes, respectively.")
 
 
 def _machine(cfg: MachineConfig, arg: str):
@@ -33,16 +44,28 @@ def _machine(cfg: MachineConfig, arg: str):
 
 
 def _memory(cfg: MachineConfig, arg: str):
-    from .system.numbers import NumberError, parse_size
+    from .system.numbers import NumberError, parse_size, strtou
     opts = parse_opts(arg, implied_key="size")
+    for key in opts:
+        if key not in MEMORY_KEYS:
+            raise UsageError(f"Invalid parameter '{key}'")
     size = opts.get("size")
     if size is None:
         raise UsageError("Parameter 'size' is missing")
     try:
         val = parse_size(size, default_suffix="M")
     except NumberError:
-        raise UsageError(f"Parameter 'size' expects a non-negative integer below 2^64 "
-                         f"(got '{size}')") from None
+        raise UsageError(SIZE_EXPECTED.format(key="size")) from None
+    if "maxmem" in opts:
+        try:
+            parse_size(opts["maxmem"], default_suffix="M")
+        except NumberError:
+            raise UsageError(SIZE_EXPECTED.format(key="maxmem")) from None
+    if "slots" in opts:
+        try:
+            strtou(opts["slots"])
+        except NumberError:
+            raise UsageError("Parameter 'slots' expects a number") from None
     if val == 0:
         raise UsageError("ram size is too small")
     cfg.ram_size = val
@@ -69,6 +92,7 @@ def _device(cfg: MachineConfig, arg: str):
         cfg.help, cfg.help_arg = "device", opts.get("driver")
         return
     cfg.devices.append(opts)
+    cfg.device_args.append(arg)
 
 
 def _mon(cfg: MachineConfig, arg: str):
@@ -134,7 +158,37 @@ def _vga(cfg: MachineConfig, arg: str):
 
 
 def _icount(cfg: MachineConfig, arg: str):
-    cfg.icount = parse_opts(arg, implied_key="shift", bool_keys=("sleep", "align"))
+    from .system.numbers import NumberError, strtoi
+    opts = parse_opts(arg, implied_key="shift", bool_keys=("sleep", "align"))
+    for key in opts:
+        if key not in ICOUNT_KEYS:
+            raise UsageError(f"Invalid parameter '{key}'")
+    shift = opts.get("shift")
+    if shift is not None and shift != "auto":
+        try:
+            value = strtoi(shift)
+        except NumberError:
+            value = -1
+        if not 0 <= value <= MAX_ICOUNT_SHIFT:
+            raise UsageError("icount: Invalid shift value")
+    cfg.icount = opts
+
+
+MAX_ICOUNT_SHIFT = 10
+ICOUNT_KEYS = ("shift", "sleep", "align", "rr", "rrfile", "rrsnapshot")
+
+
+def _smp(cfg: MachineConfig, arg: str):
+    from .system.smp import SmpError, check_single_cpu, parse_smp
+    try:
+        topo = parse_smp(arg)
+    except SmpError as e:
+        raise UnlocatedUsageError(str(e)) from None
+    try:
+        check_single_cpu(topo)
+    except SmpError as e:
+        raise UsageError(str(e)) from None
+    cfg.smp = arg
 
 
 def _set(attr, value=True):
@@ -185,7 +239,7 @@ def _ignore(_cfg, _arg=None):
 OPTIONS = {
     "M": (True, _machine), "machine": (True, _machine), "m": (True, _memory),
     "accel": (True, _accel), "enable-kvm": (False, lambda c, a=None: c.accels.append(("kvm", {}))),
-    "cpu": (True, _cpu), "smp": (True, _store("smp")),
+    "cpu": (True, _cpu), "smp": (True, _smp),
     "qtest": (True, _store("qtest")), "qtest-log": (True, _store("qtest_log")),
     "chardev": (True, _append_to("chardevs", _chardev)),
     "mon": (True, _mon),
@@ -199,7 +253,8 @@ OPTIONS = {
     "display": (True, _display), "nographic": (False, _nographic), "vga": (True, _vga),
     "audio": (True, _audio), "nodefaults": (False, _set("nodefaults")),
     "no-user-config": (False, _ignore),
-    "S": (False, _set("start_paused")), "preconfig": (False, _set("preconfig")),
+    "S": (False, _set("start_paused")),
+    "s": (False, lambda c, a=None: setattr(c, "gdb", "tcp::1234")), "gdb": (True, _store("gdb")), "preconfig": (False, _set("preconfig")),
     "no-reboot": (False, _set("no_reboot")), "no-shutdown": (False, _set("no_shutdown")),
     "name": (True, _name), "d": (True, _log_items), "D": (True, _store("log_file")),
     "trace": (True, _append_to("trace")), "run-with": (True, _run_with),
@@ -230,6 +285,8 @@ def parse_args(argv: list[str], target: str = "x86_64") -> MachineConfig:
             i += 2
             try:
                 handler(cfg, value)
+            except UnlocatedUsageError:
+                raise
             except (OptsError, UsageError) as e:
                 raise UsageError(f"{arg} {value}: {e}") from None
         else:
@@ -240,18 +297,21 @@ def parse_args(argv: list[str], target: str = "x86_64") -> MachineConfig:
 
 def main(argv: list[str] | None = None, target: str | None = None) -> int:
     from .launch import run
-    argv = sys.argv[1:] if argv is None else argv
+    from .system.error import reset_prog, set_prog_from_argv0
+    if argv is None:
+        argv = sys.argv[1:]
+        set_prog_from_argv0(sys.argv[0])
+    else:
+        reset_prog()
     if target is None:
         target = os.environ.get("QEMU_PY_TARGET", "x86_64")
         if target not in TARGETS:
-            print(f"{PROG}: QEMU_PY_TARGET={target}: unknown target (known: {', '.join(TARGETS)})",
-                  file=sys.stderr)
-            return 1
+            return error_report(f"QEMU_PY_TARGET={target}: unknown target "
+                                f"(known: {', '.join(TARGETS)})")
     try:
         cfg = parse_args(argv, target)
     except UsageError as e:
-        print(f"{PROG}: {e}", file=sys.stderr)
-        return 1
+        return error_report(str(e))
     return run(cfg, argv)
 
 

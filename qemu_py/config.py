@@ -20,12 +20,14 @@ class MachineConfig:
     monitors: list[tuple[str, str, bool]] = field(default_factory=list)  # (chardev spec, mode, pretty)
     serials: list[str] = field(default_factory=list)
     devices: list[dict[str, str]] = field(default_factory=list)
+    device_args: list[str] = field(default_factory=list)      # each -device's text
     objects: list[dict[str, str]] = field(default_factory=list)
     globals: list[str] = field(default_factory=list)
     display: str | None = None
     nographic: bool = False
     nodefaults: bool = False
     start_paused: bool = False                 # -S
+    gdb: str | None = None                     # -gdb DEV / -s
     preconfig: bool = False
     no_reboot: bool = False
     no_shutdown: bool = False

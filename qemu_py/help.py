@@ -83,12 +83,11 @@ def device_props_help(driver: str) -> str:
 def cpu_help(target: str) -> str:
     from .hw.core.cpus import cpu_models
     models = cpu_models(target)
-    if target == "x86_64":
-        head = "Available CPUs:"
+    if target == "x86_64":                  # QEMU's x86_cpu_list_entry: "x86 %-20s %s"
+        lines = [f"x86 {name:<20} {desc}" for name, desc in models]
     else:
-        head = "Available CPUs:"
-    lines = [head] + [f"  {name:<20} {desc}".rstrip() for name, desc in models]
-    return "\n".join(lines) + "\n"
+        lines = [f"  {name:<20} {desc}".rstrip() for name, desc in models]
+    return "\n".join(["Available CPUs:"] + lines) + "\n"
 
 
 def usage_text() -> str:

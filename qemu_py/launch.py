@@ -11,18 +11,20 @@ import ctypes
 import os
 import signal
 import sys
+import threading
 
 from . import help as helptext
 from .config import MachineConfig
 from .hw.core.machine import Container, find_machine
+from .memory.hostmem import RamAllocationError
 from .qom import QOMError
 from .system.chardev import ChardevError, create_chardev, parse_legacy
 from .system.clock import VirtualClock
+from .system.error import error_report, prog_name
 from .system.log import LOG
 from .system.mainloop import MainLoop
 from .system.runstate import VM
 
-PROG = "qemu-py"
 ACCELERATORS = ("qtest", "tcg", "kvm")
 
 
@@ -31,8 +33,7 @@ class StartupError(Exception):
 
 
 def _err(msg: str) -> int:
-    print(f"{PROG}: {msg}", file=sys.stderr)
-    return 1
+    return error_report(msg)
 
 
 def _load_boards():
@@ -51,11 +52,11 @@ def choose_accel(cfg: MachineConfig) -> str:
             reason = kvm_init_error() if cfg.target == "x86_64" else \
                 "the KVM accelerator supports x86_64 machines only"
             if reason is not None:
-                print(f"{PROG}: -accel kvm: failed to initialize kvm: {reason}", file=sys.stderr)
+                print(f"{prog_name()}: -accel kvm: failed to initialize kvm: {reason}", file=sys.stderr)
                 failed = True
                 continue
         if failed and cfg.qtest is None:
-            print(f"{PROG}: falling back to {name}", file=sys.stderr)
+            print(f"{prog_name()}: falling back to {name}", file=sys.stderr)
         return name
     raise StartupError("no accelerator found")
 
@@ -78,7 +79,16 @@ class Emulator:
             trace_file = trace.configure(cfg.trace, cfg.log_items)
         except trace.TraceError as e:
             raise StartupError(str(e)) from None
-        LOG.configure(cfg.log_items, trace_file if trace_file is not None else cfg.log_file)
+        log_file = trace_file if trace_file is not None else cfg.log_file
+        if "tid" in cfg.log_items:
+            # one log file per thread, named from the template: qemu-py logs from one
+            if log_file is None or "%d" not in log_file:
+                raise StartupError("Filename template with '%d' required for 'tid'")
+            log_file = log_file.replace("%d", str(threading.get_native_id()), 1)
+        try:
+            LOG.configure(cfg.log_items, log_file)
+        except OSError as e:
+            raise StartupError(f"Error opening logfile {log_file}: {e.strerror}") from None
         accel = choose_accel(cfg)
         source = "manual" if accel == "qtest" else ("icount" if cfg.icount is not None else "host")
         self.clock = VirtualClock(source)
@@ -100,7 +110,9 @@ class Emulator:
             try:
                 self._add_chardev(cid, opts)
             except ChardevError as e:
-                raise StartupError(f"-chardev {opts['backend']},id={cid}: {e}") from None
+                text = ",".join([opts["backend"]] + [f"{k}={v}" for k, v in opts.items()
+                                                     if k != "backend"])
+                raise StartupError(f"-chardev {text}: {e}") from None
 
         mcls = find_machine(cfg.target, cfg.machine)
         if mcls is None:
@@ -109,15 +121,15 @@ class Emulator:
                                    "Use -machine help to list supported machines")
             raise StartupError("unsupported machine type\n"
                                "Use -machine help to list supported machines")
-        machine = mcls(vm, cfg)
         try:
+            machine = mcls(vm, cfg)
             machine.check_props()
-        except QOMError as e:
-            raise StartupError(f"-machine {cfg.machine}: {e}") from None
+        except (QOMError, RamAllocationError) as e:
+            raise StartupError(str(e)) from None        # QEMU names no option here
         root.add_child("machine", machine)
         vm.machine = machine
 
-        for n, (spec, mode, pretty) in enumerate(cfg.monitors):
+        for n, (spec, mode, pretty) in enumerate(cfg.monitors + self._default_monitors()):
             chr_ = self._chardev_for(spec, f"compat_monitor{n}", "-mon" if spec.startswith("chardev:") else "-qmp")
             from .monitor import create_monitor
             self.monitors.append(create_monitor(vm, chr_, mode, pretty))
@@ -140,6 +152,14 @@ class Emulator:
             vm.qtest = self.qtest
 
         machine.serial_chardevs = self._serial_backends()
+        self.gdb_chardev = None
+        if cfg.gdb is not None and cfg.gdb != "none":
+            from .gdbstub import chardev_spec
+            try:
+                self.gdb_chardev = self._chardev_for(chardev_spec(cfg.gdb), "gdb", None)
+            except StartupError as e:
+                raise StartupError(f"Could not open gdbserver on device '{cfg.gdb}': {e}") \
+                    from None
         vm.finish_init = self.finish_init
         if cfg.preconfig:
             vm.preconfig = True
@@ -148,7 +168,9 @@ class Emulator:
 
     # -- chardevs ------------------------------------------------------------------------
     def _add_chardev(self, cid: str, opts: dict):
-        chr_ = create_chardev(self.loop, cid, opts)
+        vm = self.vm
+        chr_ = create_chardev(self.loop, cid, opts,
+                              on_exit=lambda: vm.request_shutdown("host-qmp-quit"))
         self.chardevs[cid] = chr_
         self.chardev_container.add_child(cid, chr_)
         return chr_
@@ -161,6 +183,8 @@ class Emulator:
                 raise StartupError(f"chardev \"{cid}\" not found" if option is None else
                                    f"{option} {spec}: chardev \"{cid}\" not found")
             return chr_
+        if spec.startswith("mon:") and option is None:      # -qtest
+            raise StartupError("mon: isn't supported in this context")
         try:
             opts = parse_legacy(spec)
             cid = auto_id
@@ -168,15 +192,35 @@ class Emulator:
             while cid in self.chardevs:
                 n += 1
                 cid = f"{auto_id}{n}"
-            return self._add_chardev(cid, opts)
+            chr_ = self._add_chardev(cid, opts)
+            if spec.startswith("mon:") and option == "-serial":   # the monitor shares it (as QEMU's serial_parse)
+                from .monitor import create_monitor
+                self.monitors.append(create_monitor(self.vm, chr_, "readline"))
+            return chr_
         except ChardevError as e:
             raise StartupError(f"{option} {spec}: {e}" if option else str(e)) from None
+
+    def _default_monitor(self) -> bool:
+        cfg = self.cfg
+        return not (cfg.nodefaults or cfg.monitors
+                    or any(s.startswith("mon:") for s in cfg.serials))
+
+    def _default_monitors(self):
+        """-nographic without -serial: the monitor is muxed with the serial port
+        (see _serial_backends); with -serial but no monitor: ``-monitor stdio``."""
+        cfg = self.cfg
+        if cfg.nographic and cfg.serials and self._default_monitor():
+            return [("stdio", "readline", False)]
+        return []
 
     def _serial_backends(self):
         cfg = self.cfg
         specs = list(cfg.serials)
         if not specs and not cfg.nodefaults:
-            specs = ["stdio"] if cfg.nographic else ["null"]
+            if cfg.nographic:
+                specs = ["mon:stdio"] if self._default_monitor() else ["stdio"]
+            else:
+                specs = ["null"]
         out = []
         for i, spec in enumerate(specs):
             if spec == "none":
@@ -194,13 +238,19 @@ class Emulator:
             machine.init()
             from .system.objects import create_objects
             create_objects(vm, cfg.objects)
-            for opts in cfg.devices:
-                create_device(machine, dict(opts), self.chardevs)
-        except QOMError as e:
+        except (QOMError, RamAllocationError) as e:
             raise StartupError(str(e)) from None
+        for n, opts in enumerate(cfg.devices):
+            try:
+                create_device(machine, dict(opts), self.chardevs)
+            except (QOMError, RamAllocationError) as e:
+                # as QEMU's: the message is located at its -device option
+                arg = cfg.device_args[n] if n < len(cfg.device_args) else opts.get("driver")
+                raise StartupError(f"-device {arg}: {e}") from None
         vm.machine_ready = True
         machine.reset_tree()
-        if vm.accel == "kvm":
+        if vm.accel == "kvm" and getattr(machine, "MACHINE_NAME", "") != "none":
+            # QEMU's -M none has no CPU: KVM then runs no vCPU and the VM idles
             from .accel.kvm.accel import KVMAccel
             from .accel.kvm.kvm import KVMError
             try:
@@ -210,6 +260,8 @@ class Emulator:
                     from None
         if vm.accel == "tcg":
             self._attach_tcg(machine)
+        if self.gdb_chardev is not None:
+            self._attach_gdb()
         if not cfg.start_paused:
             vm.start()
 
@@ -221,6 +273,13 @@ class Emulator:
             self.tcg = attach(self.vm, machine, self.cfg, props)
         except (TCGConfigError, LoaderError) as e:
             raise StartupError(str(e)) from None
+
+    def _attach_gdb(self):
+        from .gdbstub import GdbServer, SystemTarget
+        if self.tcg is None:
+            raise StartupError(f"-gdb {self.cfg.gdb}: guest debugging needs -accel tcg "
+                               f"(not supported with -accel {self.vm.accel})")
+        self.gdb = GdbServer(SystemTarget(self.vm, [self.tcg.cpu]), self.gdb_chardev)
 
     # -- running -------------------------------------------------------------------------------
     def run(self) -> int:
@@ -265,7 +324,7 @@ def run(cfg: MachineConfig, argv: list[str]) -> int:
         if text.startswith("ERROR:"):
             return _err(text[len("ERROR:"):])
         print(text, end="")
-        return 0
+        return 1 if cfg.help == "d" else 0           # QEMU exits 1 after -d help
     if cfg.exit_with_parent:
         _exit_with_parent()
     from .accel.tcg.default_guest import run_default_guest, wants_default_guest

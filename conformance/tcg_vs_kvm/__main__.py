@@ -2,8 +2,12 @@
 
 Runs N random cases against the oracle (KVM, or the host CPU without
 /dev/kvm) and qemu-py's TCG, prints one block per mismatch (the case id, the
-differing items, the body as assembly, the shrunk reproducer) and ends with
-``N passed, M failed``. Exit status 0 when nothing failed, 1 on mismatches,
+differing items, the body as assembly, the shrunk reproducer), a table per
+instruction class (cases, mismatches, time) and ends with ``N passed, M
+failed``. On a terminal a progress line runs meanwhile (not when the output
+is not a tty or ``CI`` is set); per-case notes (oracle quirks, known TCG bugs)
+go to a log file whose path is printed once. ``--report DIR`` writes
+``report.json`` and ``report.html`` there. Exit status 0 when nothing failed, 1 on mismatches,
 2 on bad input, 3 when the harness itself failed.
 """
 
@@ -16,6 +20,8 @@ import sys
 import time
 
 from . import image as im
+from qemu_py.report import Run
+
 from .campaign import UsageError, run_campaign, select_classes
 
 
@@ -52,14 +58,19 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--max-len", type=_positive, default=6, help="instructions per body")
     p.add_argument("--oracle", default="auto", choices=("auto", "kvm", "host"))
     p.add_argument("--no-shrink", action="store_true", help="report mismatches unshrunk")
+    p.add_argument("--report", metavar="DIR", help="write report.json and report.html to DIR")
+    p.add_argument("--log", metavar="FILE", help="per-case notes log (default: in the report "
+                   "directory, else a new temporary directory)")
     return p
 
 
-def _job(args):
+def _job(args, progress=None):
     count, seed, classes, oracle, max_len, shrink, first, stride = args
     res = run_campaign(count, seed, select_classes(classes), oracle=oracle, max_len=max_len,
-                       do_shrink=shrink, first_batch=first, stride=stride, out=sys.stdout)
-    return res.passed, res.failed, res.oracle_seconds, res.quirks, res.known
+                       do_shrink=shrink, first_batch=first, stride=stride, out=sys.stdout,
+                       progress=progress)
+    return (res.passed, res.failed, res.oracle_seconds, res.quirks, res.known, res.notes,
+            res.classes, count)
 
 
 def main(argv=None) -> int:
@@ -95,12 +106,17 @@ def main(argv=None) -> int:
         per[b % jobs] += min(im.MAX_CASES, args.count - b * im.MAX_CASES)
     work = [(per[j], args.seed, names, oracle, args.max_len, not args.no_shrink, j, jobs)
             for j in range(jobs)]
+    run = Run(f"tcg_vs_kvm seed {args.seed}", "campaign", args.count,
+              report_dir=args.report, log_path=args.log)
     try:
         if jobs == 1:
-            results = [_job(work[0])]
+            results = [_job(work[0], run.advance)]
         else:
+            results = []
             with multiprocessing.get_context("fork").Pool(jobs) as pool:
-                results = pool.map(_job, work)
+                for r in pool.imap_unordered(_job, work):
+                    results.append(r)
+                    run.advance(r[7])
     except Exception as e:               # the harness, not the CPU, failed
         from .kvm_engine import HarnessError
         if isinstance(e, (HarnessError, OSError)):
@@ -115,6 +131,11 @@ def main(argv=None) -> int:
     for r in results:
         for k, v in r[4].items():
             known[k] = known.get(k, 0) + v
+    for r in results:
+        for line in r[5]:
+            run.note(line)
+        for name, (cases, mism, secs) in r[6].items():
+            run.record(name, cases, mism, secs)
     wall = time.perf_counter() - t0
     if quirks:
         print(f"{quirks} case(s) differed only by a PVM oracle quirk (counted as passed)")
@@ -123,6 +144,9 @@ def main(argv=None) -> int:
     for name, n in sorted(known.items()):
         print(f"{n} case(s) hit known TCG bug {name} (regressions/test_{name}.py)")
     failed += sum(known.values())
+    run.finish({"oracle": oracle, "seed": args.seed, "count": args.count, "passed": passed,
+                "failed": failed, "quirks": quirks, "known": known,
+                "oracle_seconds": round(oracle_s, 3), "wall_seconds": round(wall, 3)})
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
 

@@ -62,6 +62,16 @@ class Outcome:
     known: dict = field(default_factory=dict)
     oracle_seconds: float = 0.0
     tcg_seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)     # per-case lines for the notes log
+    classes: dict = field(default_factory=dict)        # class -> [cases, mismatches, seconds]
+
+    def count_class(self, case: Case, mismatch: bool, seconds: float):
+        """A case counts under every class it drew an instruction from."""
+        for name in case.classes or ("(none)",):
+            row = self.classes.setdefault(name, [0, 0, 0.0])
+            row[0] += 1
+            row[1] += int(mismatch)
+            row[2] += seconds
 
 
 class Differ:
@@ -168,8 +178,11 @@ def batch_cases(seed: int, index: int, n: int, classes, max_len: int) -> list[Ca
 def run_campaign(count: int, seed: int, classes: dict[str, list[int]], *, oracle="auto",
                  max_len: int = 6, batch_size: int = im.MAX_CASES, do_shrink: bool = True,
                  first_batch: int = 0, stride: int = 1, out=None, differ=None,
-                 shrink_limit: int = 20) -> Outcome:
-    """COUNT cases of seed SEED; batches first_batch, first_batch+stride, ..."""
+                 shrink_limit: int = 20, progress=None) -> Outcome:
+    """COUNT cases of seed SEED; batches first_batch, first_batch+stride, ...
+
+    Mismatch reports go to OUT; per-case notes (oracle quirks, known TCG bugs)
+    are kept in ``Outcome.notes``; ``progress(n)`` is called after each batch."""
     own = differ is None
     differ = differ or Differ(oracle)
     res = Outcome()
@@ -181,8 +194,10 @@ def run_campaign(count: int, seed: int, classes: dict[str, list[int]], *, oracle
             cases = batch_cases(seed, b, n, classes, max_len)
             t0 = time.perf_counter()
             _, mism = differ.run(cases)
-            res.tcg_seconds += time.perf_counter() - t0
+            batch_s = time.perf_counter() - t0
+            res.tcg_seconds += batch_s
             for case, m in zip(cases, mism):
+                res.count_class(case, m is not None and not differ.quirk(m), batch_s / n)
                 if m is None:
                     res.passed += 1
                     continue
@@ -192,8 +207,8 @@ def run_campaign(count: int, seed: int, classes: dict[str, list[int]], *, oracle
                     res.quirks += 1
                     res.passed += 1
                     res.failed -= 1
-                    _emit(out, f"oracle quirk {case.name}: {m.summary()} (the host CPU agrees "
-                                f"with TCG: {differ.quirk(m)})")
+                    res.notes.append(f"oracle quirk {case.name}: {m.summary()} (the host CPU "
+                                     f"agrees with TCG: {differ.quirk(m)})")
                     continue
                 from .known import classify
                 bug = classify(m)
@@ -201,7 +216,7 @@ def run_campaign(count: int, seed: int, classes: dict[str, list[int]], *, oracle
                     res.known[bug] = res.known.get(bug, 0) + 1
                     res.failed -= 1
                     res.known_failed += 1
-                    _emit(out, f"known TCG bug {bug} {case.name}: {m.summary()}")
+                    res.notes.append(f"known TCG bug {bug} {case.name}: {m.summary()}")
                     continue
                 if do_shrink and res.failed <= shrink_limit:
                     small, sm = shrink(differ, case, m)
@@ -212,6 +227,8 @@ def run_campaign(count: int, seed: int, classes: dict[str, list[int]], *, oracle
                 _emit(out, text)
             left -= n
             b += stride
+            if progress is not None:
+                progress(n)
         res.oracle_seconds = getattr(differ.oracle, "kvm_time", 0.0)
     finally:
         if own:

@@ -39,6 +39,7 @@ class Case:
     tags: frozenset = frozenset()                # e.g. {"ac"}: needs alignment checks
     xmm: tuple = ()                              # initial XMM0..15 (128-bit ints; missing: 0)
     mxcsr: int = 0x1F80                          # initial MXCSR
+    classes: frozenset = frozenset()             # instruction classes it was drawn from
 
     def fx_image(self) -> bytes:
         """The FXSAVE64 image the runner loads before the body: x87 in its FNINIT

@@ -440,6 +440,7 @@ def generate(ch: Chooser, classes: dict[str, list[int]], max_len: int = 6,
     names = sorted(classes)
     length = ch.int(min_len, max_len)
     tries = 0
+    drawn: dict[int, str] = {}               # id(instruction) -> its class
     while len(body.insns) < length and tries < 20 * length:
         tries += 1
         cls = ch.choice(names)
@@ -453,6 +454,7 @@ def generate(ch: Chooser, classes: dict[str, list[int]], max_len: int = 6,
             insn = body.make(code)
         if insn is None:
             continue
+        drawn[id(insn)] = cls
         body.add(insn)
     for k, insn in enumerate(body.insns):
         insn.ip = fake_ip(k)
@@ -467,7 +469,8 @@ def generate(ch: Chooser, classes: dict[str, list[int]], max_len: int = 6,
     xmm = tuple(xmm_value(ch) for _ in range(16))
     mxcsr = ch.int(0, 0xFFFF) if ch.chance(20) else 0x1F80
     return Case(insns=body.insns, regs=body.regs, rflags=rflags, data=data,
-                pointers=frozenset(body.pointers), xmm=xmm, mxcsr=mxcsr)
+                pointers=frozenset(body.pointers), xmm=xmm, mxcsr=mxcsr,
+                classes=frozenset(drawn[id(i)] for i in body.insns if id(i) in drawn))
 
 
 def fault_insn(body: Body, code: int) -> Instruction | None:

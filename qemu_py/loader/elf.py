@@ -54,6 +54,10 @@ def read_elf(data: bytes, what: str = "kernel") -> ElfImage:
         elf = ELFFile(io.BytesIO(data))
         img = ElfImage(elf.elfclass, elf["e_machine"], elf["e_entry"])
         for seg in elf.iter_segments():
+            if seg["p_type"] == "PT_LOAD" and seg["p_filesz"] > seg["p_memsz"]:
+                raise LoaderError(f"{what}: ELF segment at 0x{seg['p_paddr']:x} has p_filesz "
+                                  f"0x{seg['p_filesz']:x} above its p_memsz "
+                                  f"0x{seg['p_memsz']:x}")
             if seg["p_type"] == "PT_LOAD" and seg["p_memsz"]:
                 img.segments.append(Segment(seg["p_paddr"], seg["p_vaddr"], seg.data(),
                                             seg["p_memsz"]))

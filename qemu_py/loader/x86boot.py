@@ -32,6 +32,7 @@ import struct
 from dataclasses import dataclass, field
 
 from .elf import LoaderError, is_elf, read_elf
+from .files import read_image_file
 
 MB_MAGIC = 0x1BADB002
 MB_BOOT_MAGIC = 0x2BADB002
@@ -82,13 +83,18 @@ class SegmentState:
 @dataclass(frozen=True)
 class EntryState:
     """The boot CPU's state on entry: 32-bit protected mode, flat segments,
-    paging off (multiboot and PVH both ask for this), plus the two local APIC
-    LVT values firmware would have left."""
+    paging off (multiboot and PVH both ask for this) or, for the Linux 64-bit
+    entry, long mode with CR3/CR4/EFER set; plus the two local APIC LVT values
+    firmware would have left."""
     rip: int
     rax: int
     rbx: int
     rflags: int = 2
     cr0: int = 0x11                 # PE | ET
+    rsi: int = 0
+    cr3: int = 0
+    cr4: int = 0
+    efer: int = 0                   # LME|LMA with CR0.PG: the Linux 64-bit entry
     gdt_base: int = GDT_ADDR
     gdt_limit: int = 8 * len(BOOT_GDT) - 1
     cs: SegmentState = SegmentState(0x08, 0, 0xFFFFFFFF, CODE32_FLAGS)
@@ -107,7 +113,7 @@ class KernelBoot:
     """A prepared direct kernel boot: ``blobs`` [(guest physical address,
     bytes)] are written to guest memory at every reset, then the CPU enters
     ``entry``."""
-    protocol: str                   # "multiboot" or "pvh"
+    protocol: str                   # "multiboot", "pvh" or "linux"
     entry: EntryState
     blobs: list[tuple[int, bytes]] = field(default_factory=list)
 
@@ -121,14 +127,6 @@ class KernelBoot:
         if apic is not None:
             for n, value in self.entry.apic_lvt:
                 apic.lvt[n] = value
-
-
-def _read(path: str, what: str) -> bytes:
-    try:
-        with open(path, "rb") as f:
-            return f.read()
-    except OSError as e:
-        raise LoaderError(f"could not load {what} '{path}': {e.strerror}") from None
 
 
 def find_multiboot_header(data: bytes):
@@ -155,14 +153,27 @@ class _Image:
     """The blobs of a boot being prepared, checked against the board's RAM."""
 
     def __init__(self, machine):
+        self.ram_size = machine.ram_size
         self.below = getattr(machine, "below_4g", machine.ram_size)
         self.blobs: list[tuple[int, bytes]] = []
 
+    def check(self, addr: int, size: int):
+        """LoaderError unless [ADDR, ADDR+SIZE) lies in the board's RAM (below 4 GiB
+        or in the RAM above it); called before anything of that size is built."""
+        above = self.ram_size - self.below
+        if addr + size <= self.below or (addr >= 1 << 32 and addr + size <= (1 << 32) + above):
+            return
+        raise LoaderError(f"kernel: segment at 0x{addr:x} (0x{size:x} bytes) does not "
+                          f"fit in RAM (0x{self.below:x} bytes below 4 GiB)")
+
     def write(self, addr: int, data: bytes):
-        if addr + len(data) > self.below and addr < (1 << 32):
-            raise LoaderError(f"kernel: segment at 0x{addr:x} (0x{len(data):x} bytes) does not "
-                              f"fit in RAM (0x{self.below:x} bytes below 4 GiB)")
+        self.check(addr, len(data))
         self.blobs.append((addr, bytes(data)))
+
+    def write_segment(self, addr: int, data: bytes, memsz: int):
+        """A loadable segment: its file bytes, then zeros up to MEMSZ."""
+        self.check(addr, memsz)
+        self.blobs.append((addr, bytes(data) + bytes(memsz - len(data))))
 
 
 def _modules(out: _Image, cfg, start: int):
@@ -174,7 +185,7 @@ def _modules(out: _Image, cfg, start: int):
     for spec in cfg.initrd.split(","):
         spec = spec.strip()
         path = spec.split(" ", 1)[0]
-        data = _read(path, "initrd")
+        data = read_image_file(path, "initrd", out.ram_size)
         out.write(addr, data)
         mods.append((addr, len(data), spec))
         addr = (addr + len(data) + 0xFFF) & ~0xFFF
@@ -186,21 +197,16 @@ def is_linux_boot_protocol(data: bytes) -> bool:
     return len(data) >= 0x206 and data[0x202:0x206] == b"HdrS"
 
 
-def linux_protocol_error(path: str) -> LoaderError:
-    return LoaderError(f"kernel '{path}': the Linux boot protocol (bzImage) is not supported "
-                       "by the qemu-py loader (it needs firmware to run it); use a multiboot "
-                       "or PVH image")
-
-
 def prepare_kernel(machine, cfg, data: bytes | None = None) -> KernelBoot:
     """Read and lay out cfg.kernel (multiboot v1 or PVH) for MACHINE's RAM.
 
     DATA is the kernel file's contents when the caller has read it already.
     Raises :class:`LoaderError` with a message naming the file and the problem."""
     if data is None:
-        data = _read(cfg.kernel, "kernel")
+        data = read_image_file(cfg.kernel, "kernel", machine.ram_size)
     if is_linux_boot_protocol(data):
-        raise linux_protocol_error(cfg.kernel)
+        from .bzimage import prepare_bzimage
+        return prepare_bzimage(machine, cfg, data)
     out = _Image(machine)
     mb = find_multiboot_header(data)
     if mb is not None:
@@ -229,14 +235,15 @@ def _load_multiboot(out: _Image, machine, cfg, data, mb) -> EntryState:
                               f"is above the header address 0x{header_addr:x}")
         size = (load_end - load_addr) if load_end else len(data) - start
         image = data[start:start + size]
-        out.write(load_addr, image)
         end = max(load_addr + len(image), bss_end or 0)
         if bss_end > load_addr + len(image):
-            out.write(load_addr + len(image), bytes(bss_end - load_addr - len(image)))
+            out.write_segment(load_addr, image, bss_end - load_addr)
+        else:
+            out.write(load_addr, image)
     elif is_elf(data):
         img = read_elf(data, f"kernel '{cfg.kernel}'")
         for seg in img.segments:
-            out.write(seg.paddr, seg.data + bytes(seg.memsz - len(seg.data)))
+            out.write_segment(seg.paddr, seg.data, seg.memsz)
         entry = img.entry
         # an entry given as a virtual address: translate through its segment
         for seg in img.segments:
@@ -283,7 +290,7 @@ def _load_multiboot(out: _Image, machine, cfg, data, mb) -> EntryState:
 
 def _load_pvh(out: _Image, machine, cfg, img, entry) -> EntryState:
     for seg in img.segments:
-        out.write(seg.paddr, seg.data + bytes(seg.memsz - len(seg.data)))
+        out.write_segment(seg.paddr, seg.data, seg.memsz)
     mods = _modules(out, cfg, img.high)
     below, mmap = _memory_map(machine)
     cmdline = (cfg.append or "").encode() + b"\0"

@@ -11,9 +11,16 @@ never a byte-wise copy), as ram_device needs.
 from __future__ import annotations
 
 import ctypes
+import errno
 import mmap
+import os
 
 _CTYPES = {1: ctypes.c_uint8, 2: ctypes.c_uint16, 4: ctypes.c_uint32, 8: ctypes.c_uint64}
+
+
+class RamAllocationError(Exception):
+    """Host memory for a RAM region could not be mapped; the text is QEMU's
+    ("cannot set up guest memory 'NAME': Cannot allocate memory")."""
 
 
 class HostMemory:
@@ -37,11 +44,17 @@ class HostMemory:
         self.view = view
 
     @classmethod
-    def anonymous(cls, size: int) -> "HostMemory":
-        """Zero-filled anonymous memory of ``size`` bytes (``mmap(-1, size)``)."""
+    def anonymous(cls, size: int, name: str = "ram") -> "HostMemory":
+        """Zero-filled anonymous memory of ``size`` bytes (``mmap(-1, size)``);
+        :class:`RamAllocationError` naming region NAME when the host refuses."""
         if size <= 0:
             raise ValueError(f"RAM size must be positive, not {size:#x}")
-        return cls(mmap.mmap(-1, size))
+        try:
+            return cls(mmap.mmap(-1, size))
+        except (OSError, OverflowError, MemoryError) as e:
+            reason = getattr(e, "strerror", None) or os.strerror(errno.ENOMEM)
+            raise RamAllocationError(f"cannot set up guest memory '{name}': {reason}") \
+                from None
 
     def _check(self, offset: int, size: int) -> None:
         if offset < 0 or offset + size > self.length:

@@ -138,7 +138,7 @@ class MemoryRegion:
     def ram(cls, name: str, size: int, owner: object = None):
         """RAM backed by an anonymous mmap (``host``, ``host_address``)."""
         mr = cls(name, size, owner)
-        mr._hostmem = HostMemory.anonymous(mr._size)
+        mr._hostmem = HostMemory.anonymous(mr._size, name)
         mr._ram = True
         mr._terminates = True
         return mr
@@ -156,7 +156,7 @@ class MemoryRegion:
         if not isinstance(ops, MemoryRegionOps):
             raise TypeError(f"ops of '{name}' must be a MemoryRegionOps, not {ops!r}")
         mr = cls(name, size, owner)
-        mr._hostmem = HostMemory.anonymous(mr._size)
+        mr._hostmem = HostMemory.anonymous(mr._size, name)
         mr.ops = ops
         mr._rom_device = True
         mr._terminates = True

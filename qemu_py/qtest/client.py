@@ -39,6 +39,25 @@ class QTestTimeout(QTestError):
     pass
 
 
+STDERR_TAIL_LINES = 10
+
+
+def describe_status(status: int) -> str:
+    """``exited with status 1`` or ``killed by signal 11 (SIGSEGV)`` for a
+    ``Popen.returncode`` (negative: the signal that ended the process)."""
+    if status < 0:
+        try:
+            name = signal.Signals(-status).name
+        except ValueError:
+            return f"killed by signal {-status}"
+        return f"killed by signal {-status} ({name})"
+    return f"exited with status {status}"
+
+
+def tail_lines(text: str, n: int = STDERR_TAIL_LINES) -> str:
+    return "\n".join(text.rstrip("\n").splitlines()[-n:])
+
+
 def default_binary(target: str = "x86_64") -> list[str]:
     env = os.environ.get("QTEST_QEMU_BINARY")
     if env:
@@ -105,7 +124,8 @@ class QTest(LibqtestCalls):
             if self.want_qmp:
                 qmp_sock = self._accept(qmp_l, "QMP")
                 self.qmp_conn = QMPConnection(qmp_sock, self.timeout,
-                                              open(self.qmp_log_path, "w"))
+                                              open(self.qmp_log_path, "w"),
+                                              on_close=self.describe_death)
             self._launched = True
             reply = self.cmd("endianness")
             self.big_endian = reply == "OK big"
@@ -150,9 +170,9 @@ class QTest(LibqtestCalls):
                 pass
             if self.proc is not None and self.proc.poll() is not None:
                 raise QTestError("<launch>", None,
-                                 f"emulator exited with status {self.proc.returncode} before "
+                                 f"qemu-py {describe_status(self.proc.returncode)} before "
                                  f"connecting the {what} socket; output: {self.console_log_path}\n"
-                                 + self.console_output()[-2000:])
+                                 + tail_lines(self.console_output()))
             if time.monotonic() > deadline:
                 raise QTestTimeout("<launch>", None, f"emulator did not connect the {what} socket "
                                    f"within {self.start_timeout} s; output: {self.console_log_path}")
@@ -163,6 +183,24 @@ class QTest(LibqtestCalls):
                 return f.read().decode("utf-8", "replace")
         except OSError:
             return ""
+
+    def describe_death(self, grace: float = 1.0) -> str:
+        """Why the connection went away: the emulator's exit status or signal
+        and the last lines of its output; empty if it is still running (or was
+        attached to, not launched)."""
+        if self.proc is None:
+            return ""
+        try:
+            status = self.proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            return ""
+        if getattr(self, "_console", None) is not None:
+            self._console.flush()
+        tail = tail_lines(self.console_output())
+        text = f"qemu-py {describe_status(status)}"
+        if tail:
+            text += f"; last lines of its output ({self.console_log_path}):\n{tail}"
+        return text
 
     def describe_logs(self) -> str:
         return (f"qtest log: {self.qtest_log_path}\nQMP log: {self.qmp_log_path}\n"
@@ -236,8 +274,10 @@ class QTest(LibqtestCalls):
             except socket.timeout:
                 continue
             if not chunk:
+                death = self.describe_death()
                 raise QTestError(command, None, f"connection closed while waiting for the reply "
-                                 f"to {command!r}" + (f"; {self.describe_logs()}" if self.proc else ""))
+                                 f"to {command!r}" + (f": {death}" if death else "")
+                                 + (f"\n{self.describe_logs()}" if self.proc else ""))
             self._buf += chunk
         line, _, self._buf = self._buf.partition(b"\n")
         return line.decode("latin-1")

@@ -76,9 +76,9 @@ def pytest_runtest_makereport(item, call):
     if report.failed and sessions:
         text = "\n".join(f"session {i}: {' '.join(qt.command_line)}\n{qt.describe_logs()}"
                          for i, qt in enumerate(sessions))
-        report.sections.append(("qemu-py logs", text))
-        report.longrepr = f"{report.longrepr}\n\nqemu-py logs kept at:\n{text}" \
-            if isinstance(report.longrepr, str) else report.longrepr
-        if not isinstance(report.longrepr, str):
-            report.sections.append(("qemu-py log paths", text))
+        # Once: in the failure text when it is plain text, else as a section.
+        if isinstance(report.longrepr, str):
+            report.longrepr = f"{report.longrepr}\n\nqemu-py logs kept at:\n{text}"
+        else:
+            report.sections.append(("qemu-py logs", text))
 

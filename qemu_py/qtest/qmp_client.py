@@ -21,8 +21,11 @@ class QMPError(Exception):
 
 
 class QMPConnection:
-    def __init__(self, sock: socket.socket, timeout: float, transcript=None):
+    def __init__(self, sock: socket.socket, timeout: float, transcript=None, on_close=None):
+        """``on_close``: called when the emulator closes the connection; returns
+        why (exit status or signal and its last output lines) or ``""``."""
         self.sock = sock
+        self.on_close = on_close
         self.timeout = timeout
         self.buf = b""
         self.events: list[dict] = []
@@ -47,7 +50,9 @@ class QMPConnection:
             except socket.timeout:
                 raise TimeoutError("timed out waiting for a QMP message") from None
             if not chunk:
-                raise ConnectionError("QMP connection closed by the emulator")
+                why = self.on_close() if self.on_close is not None else ""
+                raise ConnectionError("QMP connection closed by the emulator"
+                                      + (f": {why}" if why else ""))
             self.buf += chunk
         line, _, self.buf = self.buf.partition(b"\n")
         text = line.decode("utf-8").rstrip("\r")

@@ -166,7 +166,7 @@ def discard_range(mr, offset: int, length: int) -> None:
                 buf.madvise(code, offset, length)
             except OSError:
                 continue
-            if not any(memoryview(buf)[offset:offset + length]):
+            if buf[offset:offset + length] == bytes(length):   # a bytes compare: memcmp
                 return
     # no madvise that frees this memory: the observable effect is zero pages
     memoryview(buf).cast("B")[offset:offset + length] = bytes(length)

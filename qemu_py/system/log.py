@@ -91,11 +91,12 @@ def unimp(text: str):
 
 
 def help_text() -> str:
+    """``-d help`` as QEMU prints it (``%-15s %s`` per item, a description's second
+    line unindented), listing the items qemu-py accepts."""
     lines = ["Log items (comma separated):"]
     for name, desc in LOG_ITEMS.items():
-        desc = desc.replace("\n", "\n" + " " * 11)
-        lines.append(f"{name:<10} {desc}")
+        lines.append(f"{name:<15} {desc}")
     lines.append("trace:PATTERN   enable trace events")
     lines.append("")
     lines.append("Use \"-d trace:help\" to get a list of trace events.")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n\n"

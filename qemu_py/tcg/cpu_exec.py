@@ -39,6 +39,9 @@ PAGE_MASK = ~0xFFF
 MAX_TBS = 40000
 
 
+WP_READ, WP_WRITE = 1, 2        # watchpoint kinds (QEMU's BP_MEM_READ/BP_MEM_WRITE)
+
+
 class TBRestart(GuestFault):
     """The current TB was invalidated by its own store: re-run that store alone."""
 
@@ -58,6 +61,16 @@ class TCGEngine:
         self.translations = 0
         self.invalidations = 0
         self.flushes = 0
+        # debugging (gdbstub): breakpoint addresses, single-step, the stop callback
+        self.breakpoints: set[int] = set()
+        self.sstep = False          # run one instruction per exec() call, then report
+        self.sstep_noirq = True     # ... with interrupts masked (QEMU's SSTEP_NOIRQ)
+        self.bp_skip_pc: int | None = None   # resume over the breakpoint at this pc once
+        self.debug_hook = None      # called with ("breakpoint", pc) or ("step", pc)
+        cpu.breakpoints = self.breakpoints      # the translator ends blocks at these
+        self.watchpoints: list[tuple[int, int, int]] = []   # (addr, len, WP_READ|WP_WRITE)
+        self.watch_hit: tuple[int, int] | None = None       # (kind bits, hit address)
+        cpu.mmu.watch_hook = self.check_watchpoint
         rt = cpu.rt
         rt.lookup_tb = self._lookup_for_chain
 
@@ -123,6 +136,8 @@ class TCGEngine:
         if cpu.rt.env_q[cpu.BUDGET_SLOT] == 0 or cpu.interrupt_pending():
             return 0
         pc, cs_base, flags = cpu.get_tb_cpu_state()
+        if pc in self.breakpoints:
+            return 0
         tb = self.jmp_cache.get(pc)
         if (tb is not None and tb.cs_base == cs_base and tb.flags == flags and tb.cflags == 0
                 and not tb.invalid):
@@ -200,6 +215,48 @@ class TCGEngine:
         self.page_tbs.clear()
         self.flushes += 1
 
+    # -- debugging ---------------------------------------------------------------------------
+    def set_breakpoints(self, addrs):
+        """Replace the breakpoint set; translated code is dropped so that blocks
+        end at the new addresses (guest memory is never written)."""
+        new = set(addrs)
+        if new != self.breakpoints:
+            self.breakpoints = new
+            self.cpu.breakpoints = new
+            self.tb_flush()
+
+    def set_watchpoints(self, wps):
+        """Replace the watchpoints ((vaddr, len, WP_READ|WP_WRITE) each); their pages
+        leave the TLB fast path so every access to them is checked."""
+        self.watchpoints = list(wps)
+        vpns = set()
+        for addr, length, _kind in self.watchpoints:
+            for page in range(addr >> 12, ((addr + max(length, 1) - 1) >> 12) + 1):
+                vpns.add(page)
+        self.cpu.mmu.set_watch_pages(vpns)
+
+    def check_watchpoint(self, addr: int, size: int, is_write: bool):
+        """Before a slow-path access: a hit stops the CPU after this instruction."""
+        want = WP_WRITE if is_write else WP_READ
+        for wa, wl, kind in self.watchpoints:
+            if kind & want and addr < wa + wl and wa < addr + size:
+                break
+        else:
+            return
+        cur = self.current_tb
+        if cur is not None and cur.icount > 1:
+            # re-run this instruction alone so that it completes, then stop
+            self.cflags_next = 1 | CF_NOCHAIN
+            raise TBRestart("watchpoint hit")
+        if self.watch_hit is None:
+            self.watch_hit = (kind, max(addr, wa))
+        self.cpu.request_exit()
+
+    def _debug_stop(self, kind: str, pc: int):
+        self.cpu.stop_request = True
+        if self.debug_hook is not None:
+            self.debug_hook(kind, pc)
+
     def flush_jmp_cache(self):
         self.jmp_cache.clear()
 
@@ -216,16 +273,32 @@ class TCGEngine:
         last_slot = -1
         log_exec = LOG.enabled("exec")
         log_cpu = LOG.enabled("cpu")
+        sstep = self.sstep
+        if sstep:
+            env[slot] = budget = 1
         while True:
-            if cpu.interrupt_request:
+            if cpu.interrupt_request and not (sstep and self.sstep_noirq):
                 if cpu.exec_interrupt():
                     last_tb = None
+            if self.watch_hit is not None:
+                self._debug_stop("watch", cpu.get_tb_cpu_state()[0])
+                break
             if cpu.halted or cpu.stop_request:
                 break
             left = env[slot]
             if left == 0:
                 break
             pc, cs_base, flags = cpu.get_tb_cpu_state()
+            if self.breakpoints and pc in self.breakpoints:
+                if self.bp_skip_pc == pc:
+                    self.bp_skip_pc = None
+                    self.cflags_next = 1 | CF_NOCHAIN
+                else:
+                    self._debug_stop("breakpoint", pc)
+                    break
+            self.bp_skip_pc = None
+            if sstep:
+                self.cflags_next = 1 | CF_NOCHAIN
             cflags = self.cflags_next
             self.cflags_next = 0
             try:
@@ -277,6 +350,10 @@ class TCGEngine:
         left = env[slot] + cpu.budget_reserve
         env[slot] = 0
         cpu.budget_reserve = 0
+        if self.watch_hit is not None and not cpu.stop_request:
+            self._debug_stop("watch", cpu.get_tb_cpu_state()[0])
+        elif sstep and not cpu.stop_request:
+            self._debug_stop("step", cpu.get_tb_cpu_state()[0])
         return budget - left
 
     def restore_after_fault(self, tb: TranslationBlock, exc: BaseException):

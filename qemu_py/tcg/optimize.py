@@ -309,7 +309,10 @@ def _find_def(ops, i, t, g):
 
 
 def _used_after_block(ops, t, start) -> bool:
-    """True if T is read after the basic block that contains START."""
+    """True if T is read after the basic block that contains START: past a
+    label, or on the fall-through path of a conditional branch (copy
+    propagation keeps an EBB temporary as a value's representative across a
+    ``brcond``, so such a read is common)."""
     seen_end = False
     for op in ops[start + 1:]:
         if op is None:
@@ -319,9 +322,6 @@ def _used_after_block(ops, t, start) -> bool:
                 return True
         elif op.opdef.base == "set_label" or (op.opdef.flags & _BB_END):
             seen_end = True
-            if op.opdef.flags & _BB_END and op.opdef.base != "set_label" and any(
-                    a is t for a in op.args[op.nb_oargs:op.nb_oargs + op.nb_iargs]):
-                return False
     return False
 
 

@@ -57,6 +57,8 @@ class SoftMMU:
         self.flush_count = 0
         self.large_pages = False
         self.io_hook = None                  # called before every MMIO access
+        self.watch_vpns: set[int] = set()    # pages with watchpoints: slow path only
+        self.watch_hook = None               # (addr, size, is_write) before such an access
         address_space.add_listener(self)
 
     # -- memory listener: any topology change flushes ---------------------------------
@@ -124,7 +126,10 @@ class SoftMMU:
         e = (ppage, prot)
         self.tlb_phys[mmu_idx][vpn] = e
         views = self.page_view(ppage)
-        if views is not None:
+        if views is not None and vpn in self.watch_vpns:
+            self.tlb_read[mmu_idx].pop(vpn, None)
+            self.tlb_write[mmu_idx].pop(vpn, None)
+        elif views is not None:
             if prot & PROT_READ:
                 self.tlb_read[mmu_idx][vpn] = views
             else:
@@ -142,9 +147,20 @@ class SoftMMU:
         return ppage | (vaddr & (PAGE_SIZE - 1))
 
     # -- slow paths --------------------------------------------------------------------------------
+    def set_watch_pages(self, vpns):
+        """Route every data access to the virtual pages VPNS through the slow path."""
+        self.watch_vpns = set(vpns)
+        self.flush()
+
+    def _watched(self, addr: int, size: int) -> bool:
+        w = self.watch_vpns
+        return (addr >> PAGE_BITS) in w or ((addr + size - 1) & M64) >> PAGE_BITS in w
+
     def ld_slow(self, addr: int, memop: int, mmu_idx: int) -> int:
         size = 1 << (memop & 3)
         addr &= M64
+        if self.watch_vpns and self._watched(addr, size):
+            self.watch_hook(addr, size, False)
         if memop & 0x10 and addr & (size - 1) and self.on_unaligned:
             self.on_unaligned(addr, ACCESS_READ, mmu_idx)
         off = addr & (PAGE_SIZE - 1)
@@ -188,6 +204,8 @@ class SoftMMU:
         if memop & 0x10 and addr & (size - 1) and self.on_unaligned:
             self.on_unaligned(addr, ACCESS_WRITE, mmu_idx)
         value &= (1 << (8 * size)) - 1
+        if self.watch_vpns and self._watched(addr, size):
+            self.watch_hook(addr, size, True)
         if memop & 8:
             value = _bswap(value, size)
         off = addr & (PAGE_SIZE - 1)

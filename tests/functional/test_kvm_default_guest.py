@@ -1,7 +1,7 @@
 """The default guest (images/default) under -accel kvm, against the TCG run.
 
 Both command-line forms: the shortcut (`qemu-py -accel kvm`) and the explicit
-one (`qemu-py -M microvm -accel kvm -kernel images/default/default.elf ...`).
+one (`qemu-py -M microvm -accel kvm -kernel qemu_py/guests/default.elf ...`).
 The serial output must equal the TCG run's, except the TSC tick count of the
 timer line (a host-time measurement, different from run to run under TCG too).
 
@@ -23,11 +23,12 @@ import sys
 import pytest
 
 from qemu_py.accel.kvm.host import detect
+from qemu_py.accel.tcg.default_guest import default_image
 
 pytestmark = pytest.mark.functional
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
-KERNEL = os.path.join("images", "default", "default.elf")
+KERNEL = default_image()
 EXPLICIT = ["-M", "microvm", "-display", "none", "-serial", "stdio", "-device",
             "isa-debug-exit,iobase=0xf4,iosize=0x04", "-kernel", KERNEL]
 TSC = re.compile(rb"timer interrupt after \d+ TSC ticks")

@@ -20,12 +20,14 @@ def run(*args, env=None):
     (["-M", "no-such-board"], "qemu-py: unsupported machine type\n"
                               "Use -machine help to list supported machines\n"),
     (["-accel", "warp"], "qemu-py: -accel warp: invalid accelerator warp\n"),
-    (["-m", "lots"], "qemu-py: -m lots: Parameter 'size' expects a non-negative integer below "
-                     "2^64 (got 'lots')\n"),
+    (["-m", "lots"], "qemu-py: -m lots: Parameter 'size' expects a non-negative number below "
+                     "2^64\nOptional suffix k, M, G, T, P or E means kilo-, mega-, giga-, tera-, "
+                     "peta-\nand exabytes, respectively.\n"),
     (["-d", "nonsense"], "qemu-py: -d nonsense: Invalid -d option \"nonsense\"\n"),
     (["-chardev", "socket,path=/x"], "qemu-py: -chardev socket,path=/x: Parameter 'id' is missing\n"),
     (["-chardev", "bogus,id=a"], "qemu-py: -chardev bogus,id=a: 'bogus' is not a valid char driver name\n"),
-    (["-M", "none", "-device", "no-such-device"], "qemu-py: 'no-such-device' is not a valid device model name\n"),
+    (["-M", "none", "-device", "no-such-device"], "qemu-py: -device no-such-device: 'no-such-device' is not a valid device "
+     "model name\n"),
     (["-M", "none", "-qtest", "unix:/nonexistent/dir/sock"],
      "qemu-py: Failed to initialize device for qtest: \"unix:/nonexistent/dir/sock\"\n"),
     (["-M", "none", "-qtest", "chardev:missing"],

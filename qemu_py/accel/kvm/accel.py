@@ -79,14 +79,14 @@ def boot_sregs(entry, apic_base: int = 0) -> dict:
     out["tr"] = entry.tr.kvm_fields()
     out["gdt"] = {"base": entry.gdt_base, "limit": entry.gdt_limit}
     out["idt"] = {"base": 0, "limit": 0}
-    out["cr0"] = entry.cr0
+    out.update(cr0=entry.cr0, cr3=entry.cr3, cr4=entry.cr4, efer=entry.efer)
     out["apic_base"] = apic_base
     return out
 
 
 def boot_regs(entry) -> dict:
     regs = reset_regs()
-    regs.update(rax=entry.rax, rbx=entry.rbx, rdx=0, rip=entry.rip, rflags=entry.rflags)
+    regs.update(rax=entry.rax, rbx=entry.rbx, rsi=entry.rsi, rdx=0, rip=entry.rip, rflags=entry.rflags)
     return regs
 
 

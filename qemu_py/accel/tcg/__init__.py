@@ -193,13 +193,13 @@ class TCGAccel:
 def enter_boot_state(cpu, entry):
     """Put the TCG CPU into a direct kernel boot's entry state
     (:class:`qemu_py.loader.x86boot.EntryState`: 32-bit protected mode, flat
-    segments, paging off)."""
+    segments, paging off; or long mode for the Linux 64-bit entry)."""
     from qemu_py.target.i386.seg_helper import load_seg_cache
-    from qemu_py.target.i386.state import (CR0, EFLAGS, GDT_BASE, GDT_LIMIT, R_CS, R_DS,
-                                           R_ES, R_FS, R_GS, R_SS, RIP, TR)
+    from qemu_py.target.i386.state import (CR0, CR3, CR4, EFER, EFLAGS, GDT_BASE, GDT_LIMIT,
+                                           R_CS, R_DS, R_ES, R_FS, R_GS, R_SS, RIP, TR)
     env = cpu.env_q
     env[GDT_BASE], env[GDT_LIMIT] = entry.gdt_base, entry.gdt_limit
-    env[CR0] = entry.cr0
+    env[CR0], env[CR3], env[CR4], env[EFER] = entry.cr0, entry.cr3, entry.cr4, entry.efer
     index = {"cs": R_CS, "ds": R_DS, "es": R_ES, "fs": R_FS, "gs": R_GS, "ss": R_SS}
     for name, seg in entry.segments().items():
         load_seg_cache(cpu, index[name], seg.selector, seg.base, seg.limit, seg.flags)
@@ -209,6 +209,7 @@ def enter_boot_state(cpu, entry):
     env[RIP] = entry.rip
     cpu.set_gpr(0, entry.rax)
     cpu.set_gpr(3, entry.rbx)
+    cpu.set_gpr(6, entry.rsi)
     cpu.update_hflags()
     cpu.tlb_flush()
 

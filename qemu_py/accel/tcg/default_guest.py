@@ -1,7 +1,7 @@
 """``qemu-py`` without arguments: boot the bundled guest on microvm with TCG.
 
-The guest (source and build recipe in ``images/default/``, the built image
-committed next to them) prints a banner and its results on COM1, takes a
+The guest (source and build recipe in ``images/default/`` of the source
+tree, the built image shipped as package data in ``qemu_py.guests``) prints a banner and its results on COM1, takes a
 local-APIC timer interrupt and ends by writing 0 to ``isa-debug-exit`` at
 port 0xf4 (on failure it writes the number of the failed check).
 
@@ -25,6 +25,7 @@ passed through unchanged, so 3 means check 1 failed, 5 check 2, and so on.
 from __future__ import annotations
 
 import os
+from importlib import resources
 
 DEFAULT_ARGS = ["-M", "microvm", "-accel", "tcg", "-display", "none", "-serial", "stdio",
                 "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
@@ -49,15 +50,18 @@ def default_image() -> str:
     env = os.environ.get("QEMU_PY_DEFAULT_GUEST")
     if env:
         return env
-    here = os.path.dirname(os.path.abspath(__file__))
-    root = os.path.normpath(os.path.join(here, "..", "..", ".."))
-    return os.path.join(root, "images", "default", "default.elf")
+    # Installed packages live on the file system (wheels are unpacked), so the
+    # resource is a real file whose path the loader can open.
+    return str(resources.files("qemu_py.guests").joinpath("default.elf"))
 
 
-def default_argv(accel_given: bool = False) -> list[str]:
+def default_argv(accel_given: bool = False, nographic: bool = False) -> list[str]:
     """The machine and devices for the default guest; ``-accel tcg`` unless the
-    caller chose an accelerator."""
+    caller chose an accelerator; with ``-nographic`` the serial port is
+    ``mon:stdio`` (the monitor shares the terminal, as QEMU's -nographic)."""
     args = list(DEFAULT_ARGS)
+    if nographic:
+        args[args.index("-serial") + 1] = "mon:stdio"
     if accel_given:
         i = args.index("-accel")
         del args[i:i + 2]
@@ -69,8 +73,8 @@ def run_default_guest(extra: list[str] | None = None) -> int:
     from qemu_py.launch import Emulator, StartupError, _err
     extra = list(extra or [])
     try:
-        accel_given = bool(parse_args(extra, "x86_64").accels)
-        cfg = parse_args(extra + default_argv(accel_given), "x86_64")
+        given = parse_args(extra, "x86_64")
+        cfg = parse_args(extra + default_argv(bool(given.accels), given.nographic), "x86_64")
     except UsageError as e:
         return _err(str(e))
     emu = Emulator(cfg)

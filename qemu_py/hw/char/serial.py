@@ -15,8 +15,9 @@ Input from the backend is never dropped: bytes the UART cannot take yet
 (FIFO full, or RBR occupied in 16450 mode) wait in a backlog and enter as the
 guest reads, which is what QEMU's chardev flow control achieves.
 
-Not modelled: parity/framing errors (the backend has no line), break
-reception, modem-line input from a real serial port, the DMA mode bit
+A break from the chardev (a mux's ``C-a b``) sets LSR.BI and LSR.DR with
+RBR = 0, as QEMU's serial_event. Not modelled: parity/framing errors (the
+backend has no line), modem-line input from a real serial port, the DMA mode bit
 (FCR.3 is stored), the 16750 64-byte FIFO.
 """
 
@@ -98,7 +99,10 @@ class SerialState:
         self._pump()
 
     def event(self, kind):
-        pass
+        if kind == "break":               # a mux's C-a b (QEMU's CHR_EVENT_BREAK)
+            self.rbr = 0
+            self.lsr |= LSR_BI | LSR_DR
+            self.update_irq()
 
     def _room(self) -> int:
         if self.mcr & MCR_LOOP:

@@ -19,6 +19,9 @@ from qemu_py.memory import UNASSIGNED_IO_OPS, AddressSpace, MemoryRegion
 from qemu_py.qom import Device, Object, QOMError, register_type
 
 _MACHINES: dict[str, type] = {}
+# the generic machine properties QEMU types as bool (-M pc,usb=maybe is refused)
+BOOL_MACHINE_PROPS = ("usb", "dump-guest-core", "mem-merge", "graphics")
+BOOL_TEXTS = ("on", "off", "yes", "no", "true", "false", "y", "n")
 
 
 def machine_type(name: str, *, targets=("x86_64", "aarch64", "ppc64"), default_for=(),
@@ -95,6 +98,8 @@ class Machine(Device):
         for key in self.props_from_cmdline:
             if key not in allowed:
                 raise QOMError(f"Property '{self.TYPE_NAME}.{key}' not found")
+            if key in BOOL_MACHINE_PROPS and self.props_from_cmdline[key] not in BOOL_TEXTS:
+                raise QOMError(f"Parameter '{key}' expects 'on' or 'off'")
 
     # -- device placement ----------------------------------------------------------
     def attach_device(self, dev: Device, parent: Object | None = None, name: str | None = None):

@@ -16,7 +16,9 @@ import struct
 
 from qemu_py.hw.nvram import fw_cfg as fwc
 from qemu_py.loader import x86boot
+from qemu_py.loader.bzimage import prepare_bzimage
 from qemu_py.loader.elf import LoaderError
+from qemu_py.loader.files import read_image_file
 from qemu_py.memory import MemoryRegion
 from qemu_py.qom import IRQ, QOMError
 
@@ -107,17 +109,17 @@ def setup_fw_cfg(machine, below: int, above: int, irq0_override: bool = True):
     return fw
 
 
-def _read_file(path: str, what: str) -> bytes:
+def _read_file(path: str, what: str, limit: int) -> bytes:
     try:
-        with open(path, "rb") as f:
-            return f.read()
-    except OSError as e:
-        raise QOMError(f"could not load {what} '{path}': {e.strerror}") from None
+        return read_image_file(path, what, limit)
+    except LoaderError as e:
+        raise QOMError(str(e)) from None
 
 
 def load_linux(machine, fw, below: int):
     """-kernel/-initrd/-append: a bzImage as fw_cfg items (the linuxboot option
-    ROM's view); a multiboot or PVH image prepared for direct boot by
+    ROM's view) and, when a CPU runs, prepared for direct boot through the
+    Linux boot protocol by :mod:`qemu_py.loader.bzimage`; a multiboot or PVH image prepared for direct boot by
     :mod:`qemu_py.loader.x86boot` (``machine.kernel_boot``), whichever
     accelerator runs the CPU."""
     cfg = machine.config
@@ -128,12 +130,16 @@ def load_linux(machine, fw, below: int):
         if cfg.append is not None:
             raise QOMError("-append only allowed with -kernel option")
         return
-    kernel = _read_file(cfg.kernel, "kernel")
+    kernel = _read_file(cfg.kernel, "kernel", machine.ram_size)
     cmdline = (cfg.append or "").encode()
     if x86boot.is_linux_boot_protocol(kernel):
         if getattr(machine.vm, "accel", None) in CPU_ACCELS:
-            # no firmware here runs the linuxboot option ROM: a CPU could not boot it
-            raise QOMError(str(x86boot.linux_protocol_error(cfg.kernel)))
+            # no firmware here runs the linuxboot option ROM: the Linux boot
+            # protocol is done directly (zero page, 64-bit entry)
+            try:
+                machine.kernel_boot = prepare_bzimage(machine, cfg, kernel)
+            except LoaderError as e:
+                raise QOMError(str(e)) from None
         setup_sects = kernel[0x1f1] or 4
         setup_size = (setup_sects + 1) * 512
         setup, body = kernel[:setup_size], kernel[setup_size:]
@@ -157,7 +163,7 @@ def load_linux(machine, fw, below: int):
     fw.add_bytes(fwc.FW_CFG_CMDLINE_DATA, cmdline + b"\0")
     fw.add_bytes(fwc.FW_CFG_KERNEL_CMDLINE, cmdline + b"\0")
     if cfg.initrd is not None:
-        initrd = _read_file(cfg.initrd, "initrd")
+        initrd = _read_file(cfg.initrd, "initrd", machine.ram_size)
         initrd_max = min(below, 0x38000000) - 1
         addr = (initrd_max - len(initrd)) & ~0xfff
         if addr < 0x100000:

@@ -27,10 +27,18 @@ address space, so an IOMMU in front of the bus translates them (requester ID
 = bus << 8 | devfn). Interrupts go out as MSI vector 0 when MSI is enabled,
 else on INTA.
 
-Deliberate differences: the factorial is computed at once (QEMU uses a
-thread, so STATUS.computing is never seen set here), and a DMA range outside
-the buffer is a guest error that drops the transfer instead of QEMU's
-``hw_error`` abort of the whole emulator.
+The factorial: QEMU's worker thread runs ``fact *= val--`` on 32-bit
+integers while STATUS.computing is set, and FACTORIAL reads back the written
+value until the thread stores the result. Here the same value is computed in
+closed form (n! mod 2^32 is 0 for every n >= 34, since 34! holds 2^32), so
+no write can stall the main loop, and the "thread" finishes as a bottom half:
+from the write until the main loop's next iteration (zero virtual time)
+STATUS bit 0 reads 1 and FACTORIAL reads the operand; then the result is
+stored, the bit clears and IRQ 0x1 is raised if STATUS bit 7 is set. Without
+a main loop (a bare device) the work completes at once.
+
+Deliberate difference: a DMA range outside the buffer is a guest error that
+drops the transfer instead of QEMU's ``hw_error`` abort of the whole emulator.
 """
 
 from __future__ import annotations
@@ -65,6 +73,18 @@ REGS = (
 )
 BY_OFFSET = {r.offset: r for r in REGS}
 ALL_ONES = (1 << 64) - 1
+FACT_ZERO_FROM = 34                  # v2(34!) = 32: every n! from here is 0 mod 2^32
+
+
+def factorial32(n: int) -> int:
+    """QEMU's ``while (val > 0) ret *= val--;`` on 32-bit integers, in O(1) steps."""
+    n &= 0xFFFF_FFFF
+    if n >= FACT_ZERO_FROM:
+        return 0
+    result = 1
+    for k in range(2, n + 1):
+        result = (result * k) & 0xFFFF_FFFF
+    return result
 
 
 @register_type("edu", "pci-device", desc="QEMU educational PCI device")
@@ -152,14 +172,13 @@ class EduDevice(PCIDevice):
         elif name == "FACTORIAL":
             if self.status & STATUS_COMPUTING:
                 return
-            n = value & 0xFFFF_FFFF
-            result = 1
-            while n > 0:
-                result = (result * n) & 0xFFFF_FFFF
-                n -= 1
-            self.fact = result
-            if self.status & STATUS_IRQFACT:
-                self.raise_irq(FACT_IRQ)
+            self.fact = value & 0xFFFF_FFFF
+            self.status |= STATUS_COMPUTING
+            loop = getattr(self.machine.vm, "loop", None) if self.machine is not None else None
+            if loop is None:
+                self._fact_done()
+            else:
+                loop.call_soon(self._fact_done)
         elif name == "STATUS":
             if value & STATUS_IRQFACT:
                 self.status |= STATUS_IRQFACT
@@ -178,6 +197,14 @@ class EduDevice(PCIDevice):
             if name == "DMA_CMD" and self.timer is not None:
                 now_ms = self.timer.clock.now() // 1_000_000
                 self.timer.mod(now_ms * 1_000_000 + DMA_DELAY_NS)
+
+    def _fact_done(self):
+        if not self.status & STATUS_COMPUTING:
+            return                            # a reset came first
+        self.fact = factorial32(self.fact)
+        self.status &= ~STATUS_COMPUTING
+        if self.status & STATUS_IRQFACT:
+            self.raise_irq(FACT_IRQ)
 
     # -- DMA ------------------------------------------------------------------------------------
     def _in_buffer(self, addr: int, count: int) -> bool:

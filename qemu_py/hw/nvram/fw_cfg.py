@@ -256,9 +256,8 @@ class FWCfgIO(Device):
         while length > 0 and not status & FW_CFG_DMA_CTL_ERROR:
             if e is None or self.cur_offset >= len(e.data):
                 chunk = length
-                if read:
-                    if space.write(address, bytes(chunk)) != MemTxResult.OK:
-                        status |= FW_CFG_DMA_CTL_ERROR
+                if read and not _dma_zero(space, address, chunk):
+                    status |= FW_CFG_DMA_CTL_ERROR
                 if control & FW_CFG_DMA_CTL_WRITE and not control & FW_CFG_DMA_CTL_READ:
                     guest_error("fw_cfg: DMA write past the end of the selected item")
                     status |= FW_CFG_DMA_CTL_ERROR
@@ -282,3 +281,24 @@ class FWCfgIO(Device):
             address += chunk
             length -= chunk
         space.write(addr, struct.pack(">I", status))
+
+
+DMA_ZERO_CHUNK = 1 << 20
+_ZEROS = bytes(DMA_ZERO_CHUNK)
+
+
+def _dma_zero(space, address: int, length: int) -> bool:
+    """dma_memory_set(address, 0, length) in 1 MiB writes (a 4 GiB read past the end of
+    an item allocates no 4 GiB buffer); like QEMU, every piece is written and any
+    failure makes the whole transfer fail."""
+    from qemu_py.memory import MemTxResult
+    ok = True
+    while length > 0:
+        n = min(length, DMA_ZERO_CHUNK)
+        if space.write(address & 0xFFFF_FFFF_FFFF_FFFF, _ZEROS[:n] if n < DMA_ZERO_CHUNK else _ZEROS) \
+                != MemTxResult.OK:
+            ok = False
+        address += n
+        length -= n
+    return ok
+

@@ -51,6 +51,9 @@ class SpaprMachine(Machine):
                                         is_ram=self.is_ram)
         except (ValueError, TypeError) as e:
             raise QOMError(f"-machine htab-shift: {e}") from None
+        except MemoryError:
+            raise QOMError("Failed to allocate HTAB of requested size, try with smaller "
+                           "maxmem") from None
         self.hcalls = SpaprHcalls(self.hpt.backend, is_ram=self.is_ram)
         self.rtas = Rtas(self)
         self.add_property("hpt-backend", "string", get=lambda: kind)

@@ -36,8 +36,13 @@ and a deflated page gets ``MADV_WILLNEED`` (nothing to do here).
 **Regardless**, every element is returned with used length 0 and the driver
 is notified: an inflate while discards are disabled is acknowledged but
 frees nothing.  An element is processed in full however long it is (as in
-QEMU; Linux sends at most 256 PFNs per element), at a cost proportional to
-its PFN count.
+QEMU; Linux sends at most 256 PFNs per element). Its PFNs are read in 64 KiB
+pieces and, for an inflate that discards 4 KiB host pages with no per-page
+trace event enabled, handled by runs: consecutive PFNs inside one RAM
+section are one discard, a run over a hole or MMIO is skipped at once, and a
+page seen again in the element is only counted (it is already zero); the
+memory, the counters and the guest errors are those of the per-page path
+(one 8 MiB buffer of PFNs: about 2 s).
 
 Stats: the driver's buffer of ``{le16 tag, le64 value}`` records is kept
 (the QOM property ``guest-stats`` shows them: ``stats`` by QEMU's names,
@@ -53,7 +58,9 @@ emits ``BALLOON_CHANGE``.  See docs/vfio.md for their schema lines.
 
 from __future__ import annotations
 
+import array
 import struct
+import sys
 import time
 
 from qemu_py.qom import DeviceProp, QOMError, register_type
@@ -74,6 +81,7 @@ VIRTIO_BALLOON_F_PAGE_POISON = 4
 VIRTIO_BALLOON_F_REPORTING = 5
 VIRTIO_BALLOON_PFN_SHIFT = 12
 BALLOON_PAGE_SIZE = 1 << VIRTIO_BALLOON_PFN_SHIFT
+PFN_READ_CHUNK = 64 << 10          # bytes of PFNs read at a time from a readable buffer
 QUEUE_SIZE = 128
 U64_MAX = (1 << 64) - 1
 
@@ -81,6 +89,9 @@ STAT_NAMES = ("stat-swap-in", "stat-swap-out", "stat-major-faults", "stat-minor-
               "stat-free-memory", "stat-total-memory", "stat-available-memory",
               "stat-disk-caches", "stat-htlb-pgalloc", "stat-htlb-pgfail")
 STAT_SIZE = 10                                    # packed {u16 tag; u64 val}
+
+
+_PAGE_EVENTS = {"virtio_balloon_bad_addr", "virtio_balloon_handle_output", "virtio_balloon_discard"}
 
 
 class BalloonError(Exception):
@@ -219,9 +230,12 @@ class VirtIOBalloon(VirtIODevice):
             elem = vq.pop()
             if elem is None:
                 break
-            pending: dict = {}
-            for pfn in self._pfns(elem):
-                self._balloon_page(pfn << VIRTIO_BALLOON_PFN_SHIFT, inflate, pending)
+            if self._bulk_ok(inflate):
+                self._inflate_runs(list(self._pfns(elem)))
+            else:
+                pending: dict = {}
+                for pfn in self._pfns(elem):
+                    self._balloon_page(pfn << VIRTIO_BALLOON_PFN_SHIFT, inflate, pending)
             vq.push(elem, 0)
             vq.notify()
 
@@ -232,12 +246,73 @@ class VirtIOBalloon(VirtIODevice):
         for addr, length in elem.out:
             pos = 0
             while pos < length:
-                n = min(4096, length - pos)
+                n = min(PFN_READ_CHUNK, length - pos)
                 chunk = carry + self.dma_read(addr + pos, n)[0]
                 whole = len(chunk) & ~3
-                yield from (v for (v,) in struct.iter_unpack("<I", chunk[:whole]))
+                words = array.array("I", chunk[:whole])
+                if sys.byteorder == "big":
+                    words.byteswap()
+                yield from words
                 carry = chunk[whole:]
                 pos += n
+
+    def _bulk_ok(self, inflate: bool) -> bool:
+        """Whether the element may go by runs of pages: an inflate that discards 4 KiB host
+        pages with no per-page trace event asked for (the per-page path gives the same
+        memory, counters and guest errors, one page at a time)."""
+        return (inflate and HOST_PAGE_SIZE == BALLOON_PAGE_SIZE and not self.inhibited()
+                and not _PAGE_EVENTS & trace.ACTIVE)
+
+    def _inflate_runs(self, pfns: list[int]) -> None:
+        """Inflate PFNS in order, one discard per run of consecutive pages inside one RAM
+        section. A page seen again within the element is already zero (nothing runs in
+        between), so it is only counted."""
+        space = self.machine.system_as
+        done: set[int] = set()
+        i, j, n = 0, 0, len(pfns)
+        while i < n:
+            pfn = pfns[i]
+            if pfn in done:
+                self.discarded_pages += 1
+                i += 1
+                j = i
+                continue
+            if i >= j:                                    # a new run of consecutive PFNs
+                j = i + 1
+                while j < n and pfns[j] == pfns[j - 1] + 1 and pfns[j] not in done:
+                    j += 1
+            gpa = pfn << VIRTIO_BALLOON_PFN_SHIFT
+            section = space.find(gpa, (j - i) << VIRTIO_BALLOON_PFN_SHIFT)
+            if section is None:                           # all of the run is a hole
+                self.skipped_pages += j - i
+                i = j
+                continue
+            start = section.offset_within_address_space
+            if start > gpa:                               # a hole before the section
+                hole = (start - gpa) >> VIRTIO_BALLOON_PFN_SHIFT
+                if hole:
+                    self.skipped_pages += hole
+                    i += hole
+                    continue
+            mr = section.mr
+            pages = section.size >> VIRTIO_BALLOON_PFN_SHIFT
+            if pages and start == gpa and not mr.is_ram():
+                self.skipped_pages += min(pages, j - i)    # MMIO: not RAM, skipped
+                i += min(pages, j - i)
+                continue
+            if pages == 0 or start != gpa or not mr.is_ram() or mr.is_rom() or mr.is_romd():
+                self._balloon_page(gpa, True, {})        # one page, the exact path
+                i += 1
+                continue
+            pages = min(pages, j - i)
+            try:
+                discard_range(mr, section.offset_within_region, pages << VIRTIO_BALLOON_PFN_SHIFT)
+                self.discarded_pages += pages
+                done.update(range(pfn, pfn + pages))
+            except DiscardError:
+                for k in range(i, i + pages):             # the same errors, page by page
+                    self._balloon_page(pfns[k] << VIRTIO_BALLOON_PFN_SHIFT, True, {})
+            i += pages
 
     def _balloon_page(self, gpa: int, inflate: bool, pending: dict) -> None:
         space = self.machine.system_as

@@ -25,7 +25,7 @@ from ..errors import QMPError
 from . import info
 from .args import get_str, parse_arguments, skip_spaces
 from .expr import SPACES
-from .memory_dump import memory_dump
+from .memory_dump import dump_chars, dump_length, memory_dump_lines
 
 
 @dataclass(eq=False)
@@ -89,6 +89,9 @@ def hmp_system_powerdown(mon, args):
     runstate.system_powerdown(mon)
 
 
+DUMP_BATCH_LINES = 1024                 # a long dump reaches the output in pieces of this many lines
+
+
 def _dump(mon, args, physical: bool):
     fmt, size, count, addr = args["format"], args["size"], args["count"], args["addr"]
     cpu = mon.current_cpu()
@@ -109,7 +112,19 @@ def _dump(mon, args, physical: bool):
         def read(vaddr, length):
             data = cpu.memory_rw_debug(vaddr, length)
             return (data, MemTxResult.OK) if data is not None else (b"", MemTxResult.ERROR)
-    mon.out.write(memory_dump(count, fmt, size, addr, read=read, big_endian=machine.big_endian))
+    limit = getattr(mon.out, "limit", None)
+    if limit is not None and dump_chars(count, fmt, size) > limit:
+        name = "xp" if physical else "x"
+        mon.out.write(f"{name}: a dump of {dump_length(count, size)} bytes does not fit in one "
+                      f"reply (at most {limit} characters)\n")
+        return
+    batch: list[str] = []
+    for line in memory_dump_lines(count, fmt, size, addr, read=read, big_endian=machine.big_endian):
+        batch.append(line)
+        if len(batch) == DUMP_BATCH_LINES:
+            mon.out.write("".join(batch))
+            batch.clear()
+    mon.out.write("".join(batch))
 
 
 def hmp_memory_dump(mon, args):
@@ -161,6 +176,11 @@ COMMANDS = [
                "show various information about the system state", hmp_info_help, "p",
                INFO_COMMANDS),
 ]
+
+
+def command_names() -> list[str]:
+    """Every top-level command name and alias (what Tab completes)."""
+    return [n for cmd in COMMANDS for n in cmd.name.split("|")]
 
 
 # -- help ------------------------------------------------------------------------------------------

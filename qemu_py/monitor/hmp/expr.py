@@ -3,7 +3,11 @@
 Grammar, loosest first: sum (``+ -``), product (``* / %``), logic
 (``& | ^``), unary (``+ - ~``, parentheses, ``'c'``, ``$register``, a
 number in C base-0 syntax). Arithmetic is int64 with wrap-around; division
-truncates toward zero as in C. Errors carry QEMU's texts.
+truncates toward zero as in C. Errors carry QEMU's texts. The parser keeps
+its own stacks instead of recursing, so nesting depth is bounded only by the
+input's length (QEMU recurses on the C stack, which has room for any line a
+monitor takes); a number past 2^64-1 is "number too large" whatever its
+length.
 """
 
 from __future__ import annotations
@@ -29,12 +33,17 @@ def strtoull(text: str, pos: int) -> tuple[int, int]:
     m = _NUMBER.match(text, pos)
     if not m:
         return 0, pos
+    # strtoull's ERANGE, decided on the digit count first so numbers of any length
+    # cost linear time (and never reach int()'s limit on decimal digits)
     if m.group(1) is not None:
-        value = int(m.group(1), 16)
+        digits, base, most = m.group(1).lstrip("0"), 16, 16
     elif m.group(2) is not None:
-        value = int(m.group(2) or "0", 8)
+        digits, base, most = m.group(2).lstrip("0"), 8, 22
     else:
-        value = int(m.group(3))
+        digits, base, most = m.group(3), 10, 20
+    if len(digits) > most:
+        raise ExprError("number too large")
+    value = int(digits or "0", base)
     if value > MASK64:
         raise ExprError("number too large")
     return value, m.end()
@@ -60,24 +69,9 @@ class _Parser:
             self.pos += 1
             self.skip_spaces()
 
-    def unary(self) -> int:
+    def atom(self) -> int:
+        """A character constant, a register or a number (QEMU's expr_unary leaves)."""
         ch = self.cur()
-        if ch == "+":
-            self.next()
-            return self.unary()
-        if ch == "-":
-            self.next()
-            return to_int64(-self.unary())
-        if ch == "~":
-            self.next()
-            return to_int64(~self.unary())
-        if ch == "(":
-            self.next()
-            n = self.sum()
-            if self.cur() != ")":
-                raise ExprError("')' expected")
-            self.next()
-            return n
         if ch == "'":
             self.pos += 1
             if self.cur() == "":
@@ -108,41 +102,89 @@ class _Parser:
         self.skip_spaces()
         return to_int64(value)
 
-    def product(self) -> int:
-        val = self.unary()
-        while (op := self.cur()) in ("*", "/", "%") and op:
-            self.next()
-            val2 = self.unary()
-            if op == "*":
-                val = to_int64(val * val2)
-                continue
-            if val2 == 0:
-                raise ExprError("division by zero")
-            quot = abs(val) // abs(val2)
-            if (val < 0) != (val2 < 0):
-                quot = -quot
-            val = to_int64(quot) if op == "/" else to_int64(val - quot * val2)
-        return val
+    def expr(self) -> int:
+        """QEMU's recursive descent, done with explicit stacks so any nesting depth works.
 
-    def logic(self) -> int:
-        val = self.product()
-        while (op := self.cur()) in ("&", "|", "^") and op:
-            self.next()
-            val2 = self.product()
-            val = val & val2 if op == "&" else val | val2 if op == "|" else val ^ val2
-        return val
+        Each binary operator is applied as soon as the next operator of the same or a
+        looser level (or the end) is seen, which is when the recursive parser applies it,
+        so errors (division by zero before a later bad token) come in QEMU's order.
+        """
+        ops: list[str] = []                   # "(", unary "u-" "u~" "u+", binary ops
+        vals: list[int] = []
+        while True:
+            # an operand: prefix operators and parentheses, then a leaf
+            while True:
+                ch = self.cur()
+                if ch in ("+", "-", "~") and ch:
+                    ops.append("u" + ch)
+                    self.next()
+                elif ch == "(":
+                    ops.append("(")
+                    self.next()
+                else:
+                    break
+            vals.append(self.atom())
+            _apply_unary(ops, vals)
+            # an operator, or the end of a parenthesised or of the whole expression
+            while True:
+                op = self.cur()
+                level = LEVELS.get(op) if op else None
+                if level is not None:
+                    while ops and LEVELS.get(ops[-1], 0) >= level:
+                        _apply_binary(ops.pop(), vals)
+                    ops.append(op)
+                    self.next()
+                    break
+                while ops and ops[-1] in LEVELS:
+                    _apply_binary(ops.pop(), vals)
+                if not ops:
+                    return vals.pop()
+                if op != ")":                 # ops[-1] is "("
+                    raise ExprError("')' expected")
+                ops.pop()
+                self.next()
+                _apply_unary(ops, vals)
 
-    def sum(self) -> int:
-        val = self.logic()
-        while (op := self.cur()) in ("+", "-") and op:
-            self.next()
-            val2 = self.logic()
-            val = to_int64(val + val2 if op == "+" else val - val2)
-        return val
+
+LEVELS = {"+": 1, "-": 1, "&": 2, "|": 2, "^": 2, "*": 3, "/": 3, "%": 3}
+
+
+def _apply_unary(ops: list[str], vals: list[int]):
+    while ops and ops[-1][0] == "u":
+        op = ops.pop()
+        if op == "u-":
+            vals[-1] = to_int64(-vals[-1])
+        elif op == "u~":
+            vals[-1] = to_int64(~vals[-1])
+
+
+def _apply_binary(op: str, vals: list[int]):
+    val2 = vals.pop()
+    val = vals[-1]
+    if op == "+":
+        val = to_int64(val + val2)
+    elif op == "-":
+        val = to_int64(val - val2)
+    elif op == "&":
+        val &= val2
+    elif op == "|":
+        val |= val2
+    elif op == "^":
+        val ^= val2
+    elif op == "*":
+        val = to_int64(val * val2)
+    else:
+        if val2 == 0:
+            raise ExprError("division by zero")
+        quot = abs(val) // abs(val2)
+        if (val < 0) != (val2 < 0):
+            quot = -quot
+        val = to_int64(quot) if op == "/" else to_int64(val - quot * val2)
+    vals[-1] = val
 
 
 def get_expr(text: str, pos: int, registers=None) -> tuple[int, int]:
     """Parse an expression at POS: (int64 value, position after it and its spaces)."""
     p = _Parser(text, pos, registers)
     p.skip_spaces()
-    return p.sum(), p.pos
+    return p.expr(), p.pos

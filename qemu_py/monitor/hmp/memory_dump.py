@@ -51,35 +51,58 @@ def format_item(fmt: str, value: int, size: int, width: int) -> str:
     return printc(value)
 
 
-def memory_dump(count: int, fmt: str, size: int, addr: int, *, read, big_endian: bool) -> str:
-    """The dump text. READ(addr, n) -> (bytes, MemTxResult) reads one line."""
-    length = size * count
-    line_size = 8 if size == 1 else 16
-    if fmt == "o":
-        width = (size * 8 + 2) // 3
-    elif fmt in ("u", "d"):
-        width = (size * 8 * 10 + 32) // 33
-    elif fmt == "c":
-        width = 0
-        size = 1
+def dump_length(count: int, size: int) -> int:
+    """QEMU's ``int len = wsize * count``: a C int, so ``/2147483647gx`` wraps to -8 (no output)."""
+    length = (size * count) & 0xFFFF_FFFF
+    return length - (1 << 32) if length >> 31 else length
+
+
+def dump_chars(count: int, fmt: str, size: int) -> int:
+    """At most how many characters the dump prints (before ``\n`` becomes ``\r\n``)."""
+    length = dump_length(count, size)
+    if length <= 0:
+        return 0
+    if fmt == "c":
+        item, items = 6, length                 # '\\x00'
     else:
-        width = size * 2
+        item = len(format_item(fmt, (1 << size * 8) - 1, size, _width(fmt, size)))
+        items = length // size
+    lines = -(-length // (8 if size == 1 else 16))
+    return lines * 18 + items * (item + 1)
+
+
+def _width(fmt: str, size: int) -> int:
+    if fmt == "o":
+        return (size * 8 + 2) // 3
+    if fmt in ("u", "d"):
+        return (size * 8 * 10 + 32) // 33
+    if fmt == "c":
+        return 0
+    return size * 2
+
+
+def memory_dump_lines(count: int, fmt: str, size: int, addr: int, *, read, big_endian: bool):
+    """The dump, one text line at a time. READ(addr, n) -> (bytes, MemTxResult) reads one line."""
+    length = dump_length(count, size)
+    line_size = 8 if size == 1 else 16
+    width = _width(fmt, size)
+    if fmt == "c":
+        size = 1
     order = "big" if big_endian else "little"
-    out = []
     addr &= MASK64
     while length > 0:
-        line = [f"{addr:016x}:"]
         n = min(length, line_size)
         data, result = read(addr, n)
         if result != MemTxResult.OK:
-            line.append(" Cannot access memory\n")
-            out.append("".join(line))
-            break
-        for i in range(0, n, size):
-            value = int.from_bytes(data[i:i + size], order)
-            line.append(" " + format_item(fmt, value, size, width))
-        line.append("\n")
-        out.append("".join(line))
+            yield f"{addr:016x}: Cannot access memory\n"
+            return
+        items = [format_item(fmt, int.from_bytes(data[i:i + size], order), size, width)
+                 for i in range(0, n, size)]
+        yield f"{addr:016x}: " + " ".join(items) + "\n"
         addr = (addr + n) & MASK64
         length -= n
-    return "".join(out)
+
+
+def memory_dump(count: int, fmt: str, size: int, addr: int, *, read, big_endian: bool) -> str:
+    """The whole dump text (see memory_dump_lines)."""
+    return "".join(memory_dump_lines(count, fmt, size, addr, read=read, big_endian=big_endian))

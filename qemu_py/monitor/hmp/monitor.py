@@ -14,6 +14,7 @@ import traceback
 
 from qemu_py import QEMU_VERSION
 from qemu_py.system.chardev import CLOSED, OPENED
+from qemu_py.system.chardev.mux import MUX_IN, MUX_OUT
 
 from ..commands.machine import machine_cpus
 from .commands import handle_command
@@ -23,7 +24,14 @@ VERSION_TEXT = ".".join(str(n) for n in QEMU_VERSION)
 BANNER = f"QEMU {VERSION_TEXT} monitor - type 'help' for more information\n"
 
 
+# human-monitor-command returns one JSON string: a command whose output would pass this
+# many characters (``xp /100000000gx 0``) says so instead of building it
+REPLY_MAX_CHARS = 16 << 20
+
+
 class _Collector:
+    limit = REPLY_MAX_CHARS
+
     def __init__(self):
         self.parts: list[str] = []
 
@@ -84,7 +92,9 @@ class HMPMonitor:
         self.chr = chardev
         self.out = _ChardevOutput(chardev)
         self.ctx = HMPContext(vm, self.out)
-        self.readline = ReadLine(self._echo, self._run_line)
+        self.readline = ReadLine(self._echo, self._run_line, self._complete)
+        self.mux_out = False              # a mux gave the focus to another front end
+        self.reset_seen = False
         chardev.attach(self)
 
     def _echo(self, text: str):
@@ -97,10 +107,25 @@ class HMPMonitor:
     def event(self, kind):
         if kind == OPENED:
             self.out.write(BANNER)
-            self.readline.restart()
-            self.readline.show_prompt()
+            if not self.mux_out:
+                self.readline.restart()
+                self.readline.show_prompt()
+            self.reset_seen = True
         elif kind == CLOSED:
             self.readline.restart()
+        elif kind == MUX_OUT:
+            if self.reset_seen:
+                self.out.write("\n")
+            self.mux_out = True
+        elif kind == MUX_IN:
+            self.mux_out = False
+            if self.reset_seen:
+                self.readline.restart()
+                self.readline.show_prompt()
+
+    def _complete(self, prefix: str) -> list[str]:
+        from .commands import command_names
+        return sorted(n for n in command_names() if n.startswith(prefix))
 
     def receive(self, data: bytes):
         for byte in data:

@@ -4,9 +4,13 @@ Bytes in, terminal output out: every change redraws the line the way QEMU
 does (cursor back over the old text with ``ESC [ D``, the new text, ``ESC
 [ K``), so a client sees exactly QEMU's echo. Handled keys: printable
 characters, backspace (8, 127), Ctrl-A/E (start/end), Ctrl-D (delete),
-Ctrl-W (delete word), CR or LF (run the line; each one does), and the
-escape sequences for the arrows, Home, End and Delete, with a history of
-the last 64 lines. Tab completion is not modelled: Tab is ignored.
+Ctrl-W (delete word), Ctrl-P/N (history up/down), CR or LF (run the line;
+each one does), and the escape sequences for the arrows, Home, End and
+Delete, with a history of the last 64 lines. Tab completes the command
+name (the first word): one match is inserted with a space after it, several
+are listed in columns as QEMU lists them and the prompt and line are shown
+again. Arguments are not completed. Like QEMU's, the editor has no Ctrl-K
+or Ctrl-U.
 """
 
 from __future__ import annotations
@@ -17,9 +21,10 @@ NORM, ESC, CSI, SS3 = range(4)
 
 
 class ReadLine:
-    def __init__(self, write, on_line):
+    def __init__(self, write, on_line, complete=None):
         self.write = write                  # write(text) to the terminal
         self.on_line = on_line              # on_line(text) when Enter is pressed
+        self.complete = complete            # complete(prefix) -> command names
         self.prompt = "(qemu) "
         self.buf = ""
         self.index = 0
@@ -109,6 +114,28 @@ class ReadLine:
             self.hist_entry = -1
         self.index = len(self.buf)
 
+    def _completion(self):
+        if self.complete is None:
+            return
+        word = self.buf[:self.index]
+        if word.strip(" ") != word.lstrip(" ") or " " in word.lstrip(" "):
+            return                          # only the command name is completed
+        prefix = word.lstrip(" ")
+        matches = self.complete(prefix)
+        if len(matches) == 1:
+            for ch in matches[0][len(prefix):] + " ":
+                self._insert(ch)
+        elif matches:
+            width = min(80, max(10, max(len(m) for m in matches) + 2))
+            cols = 80 // width
+            lines = ["\n"]
+            for i, m in enumerate(matches):
+                lines.append(m.ljust(width))
+                if (i + 1) % cols == 0 or i == len(matches) - 1:
+                    lines.append("\n")
+            self.write("".join(lines))
+            self.show_prompt()
+
     def _enter(self):
         line = self.buf
         self._history_add(line)
@@ -129,6 +156,12 @@ class ReadLine:
                 self._delete()
             elif byte == 5:
                 self.index = len(self.buf)
+            elif byte == 9:
+                self._completion()
+            elif byte == 14:
+                self._history_down()
+            elif byte == 16:
+                self._history_up()
             elif byte in (10, 13):
                 self._enter()
             elif byte == 23:

@@ -50,14 +50,14 @@ class _Chardev:
 class InProcessQTest(LibqtestCalls):
     """QTest-compatible accessors (readl, memwrite, qmp, hmp, ...) in process."""
 
-    def __init__(self, args=(), accel: str = "qtest") -> None:
+    def __init__(self, args=(), accel: str = "qtest", target: str = "x86_64") -> None:
         from qemu_py.cli import parse_args
         from qemu_py.launch import Emulator
         from qemu_py.qtest.log import QTestLog
         from qemu_py.qtest.server import QTestServer
 
         argv = list(args) + ["-accel", accel, "-display", "none"]
-        self.emu = Emulator(parse_args(argv))
+        self.emu = Emulator(parse_args(argv, target))
         self.emu.build()
         self.vm = self.emu.vm
         self.machine = self.vm.machine

@@ -31,6 +31,7 @@ class Chardev(Object):
         self._pending = bytearray()        # input the front end could not take yet
         self._in_fd: int | None = None     # polled input descriptor, if any
         self._input_paused = False
+        self._log_fd: int | None = None
         self.add_property("label", "string", get=lambda: self.id)
 
     # -- front end -------------------------------------------------------------
@@ -109,7 +110,25 @@ class Chardev(Object):
         return fe.can_read() if fe is not None else 0
 
     # -- output ------------------------------------------------------------------
+    def open_log(self, path: str, append: bool):
+        """``logfile=PATH``: a copy of everything the front ends write."""
+        flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
+        try:
+            self._log_fd = os.open(path, flags, 0o666)
+        except OSError as e:
+            raise ChardevError(f"Unable to open logfile {path}: {e.strerror}") from None
+
+    def _log(self, data: bytes):
+        fd = self._log_fd
+        while data and fd is not None:
+            try:
+                data = data[os.write(fd, data):]
+            except OSError:
+                return
+
     def write(self, data: bytes):
+        if data:
+            self._log(data)
         if not data or self._out_fd is None:
             return
         self._out += data
@@ -168,3 +187,6 @@ class Chardev(Object):
 
     def close(self):
         self.flush_blocking()
+        if self._log_fd is not None:
+            os.close(self._log_fd)
+            self._log_fd = None

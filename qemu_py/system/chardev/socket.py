@@ -3,7 +3,11 @@
 Server sockets accept one client at a time; while a client is connected the
 listener is not polled, and when it goes away the backend listens again (so a
 new qtest client can attach to a running machine, as with QEMU). ``wait=on``
-blocks start-up until the first client connects.
+blocks start-up until the first client connects. ``nodelay=on`` sets
+TCP_NODELAY on the connection, ``ipv4=on``/``ipv6=on`` restrict the address
+family, ``abstract=on`` uses the Linux abstract unix namespace (tight, as
+QEMU's default). ``telnet=on``, ``tight=off``, ``reconnect=N`` and ``to=`` are
+refused by the factory: they are not modelled.
 """
 
 from __future__ import annotations
@@ -20,10 +24,14 @@ from .base import Chardev, ChardevError
 @register_type("chardev-socket", "chardev", desc="unix or TCP stream socket")
 class SocketChardev(Chardev):
     def __init__(self, loop, id, *, path=None, host=None, port=None, fd=None,
-                 server=False, wait=True, label=None):
+                 server=False, wait=True, label=None, nodelay=False, ipv4=False,
+                 ipv6=False, abstract=False):
         super().__init__(loop, id)
         self.path, self.host, self.port = path, host, port
         self.server = server
+        self.nodelay, self.abstract = nodelay, abstract
+        self.only = (socket.AF_INET if ipv4 and not ipv6 else
+                     socket.AF_INET6 if ipv6 and not ipv4 else socket.AF_UNSPEC)
         self.conn: socket.socket | None = None
         self.listener: socket.socket | None = None
         self.label = label or self._describe()
@@ -50,13 +58,16 @@ class SocketChardev(Chardev):
     # -- set-up ------------------------------------------------------------------
     def _family_addr(self):
         if self.path is not None:
-            return socket.AF_UNIX, self.path
+            return socket.AF_UNIX, ("\0" + self.path if self.abstract else self.path)
         if self.port is None:
             raise ChardevError("chardev: socket: no port given")
         try:
-            infos = socket.getaddrinfo(self.host or "localhost", int(self.port), type=socket.SOCK_STREAM)
-        except (OSError, ValueError) as e:
-            raise ChardevError(f"address resolution failed for {self.host}:{self.port}: {e}") from None
+            infos = socket.getaddrinfo(self.host or "localhost", str(self.port), self.only,
+                                       socket.SOCK_STREAM)
+        except (OSError, ValueError, UnicodeError) as e:
+            why = e.strerror if isinstance(e, OSError) and e.strerror else e
+            raise ChardevError(f"address resolution failed for {self.host}:{self.port}: {why}") \
+                from None
         fam, _, _, _, addr = infos[0]
         return fam, addr
 
@@ -76,7 +87,7 @@ class SocketChardev(Chardev):
         s = socket.socket(fam, socket.SOCK_STREAM)
         try:
             if fam == socket.AF_UNIX:
-                if os.path.exists(addr):
+                if not self.abstract and os.path.exists(addr):
                     os.unlink(addr)
             else:
                 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -117,6 +128,8 @@ class SocketChardev(Chardev):
 
     def _set_conn(self, conn: socket.socket):
         conn.setblocking(False)
+        if self.nodelay and conn.family in (socket.AF_INET, socket.AF_INET6):
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.conn = conn
         self._out_fd = conn.fileno()
         self._watch_input(conn.fileno())

@@ -545,6 +545,8 @@ class X86CPU:
 
     # -- reset and dump ---------------------------------------------------------------------------------
     def reset(self):
+        if LOG.enabled("cpu_reset"):            # the state being reset, as QEMU logs it
+            LOG.write(f"CPU Reset (CPU 0)\n{self.dump_state()}")
         env = self.env_q
         for i in range(len(env)):
             env[i] = 0

@@ -15,9 +15,11 @@ paging, MTRR/PAT memory types.
 
 from __future__ import annotations
 
+from qemu_py.system.log import LOG
+
 from .excp import X86Exception
 from .state import (CR0, CR0_PG, CR0_WP, CR3, CR4, CR4_PAE, CR4_PSE, EFER, EFER_LMA, EFER_NXE,
-                    EXCP0D_GPF, EXCP0E_PAGE, MMU_USER_IDX)
+                    EXCP0D_GPF, EXCP0E_PAGE, MMU_USER_IDX, RIP)
 
 PG_P = 1
 PG_RW = 2
@@ -32,6 +34,23 @@ M64 = 0xFFFF_FFFF_FFFF_FFFF
 
 
 def tlb_fill(cpu, vaddr: int, access: int, mmu_idx: int):
+    """The TLB fill of VADDR: (physical page, protection, large), or #PF/#GP;
+    with ``-d mmu`` each fill and each fault is logged."""
+    if not LOG.enabled("mmu"):
+        return _walk(cpu, vaddr, access, mmu_idx)
+    try:
+        out = _walk(cpu, vaddr, access, mmu_idx)
+    except X86Exception as e:
+        LOG.write(f"tlb_fill: fault addr={vaddr:016x} w={access} mmu={mmu_idx} "
+                  f"excp={e.vector:02x} error={e.error_code:04x} "
+                  f"eip={cpu.env_q[RIP]:016x}\n")
+        raise
+    LOG.write(f"tlb_fill: vaddr={vaddr:016x} paddr={out[0]:016x} prot={out[1]:x} "
+              f"mmu={mmu_idx}\n")
+    return out
+
+
+def _walk(cpu, vaddr: int, access: int, mmu_idx: int):
     env = cpu.env_q
     cr0 = env[CR0]
     if not cr0 & CR0_PG:

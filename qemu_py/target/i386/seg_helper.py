@@ -320,6 +320,11 @@ def _tss_stack64(cpu, level: int, ist: int) -> int:
 # ------------------------------------------------------------------------ iret
 
 
+def log_pcall_ret(cs: int, eip: int, shift: int, addend: int):
+    """-d pcall: a protected-mode far return or iret, in QEMU's words."""
+    LOG.write(f"lret new {cs:04x}:{eip:016x} s={shift} addend=0x{addend:x}\n")
+
+
 def helper_iret(cpu, shift: int, next_eip: int):
     """iret/iretd/iretq (SHIFT 0/1/2)."""
     env = cpu.env_q
@@ -367,6 +372,8 @@ def _iret_prot(cpu, shift):
     new_eip = pop()
     new_cs = pop() & 0xFFFF
     new_eflags = pop()
+    if LOG.enabled("pcall"):
+        log_pcall_ret(new_cs, new_eip, shift, 0)
     cpl = env[HFLAGS] & HF_CPL_MASK
     rpl = new_cs & 3
     if rpl < cpl:
@@ -480,7 +487,11 @@ def helper_lcall(cpu, selector: int, offset: int, shift: int, next_eip: int):
                        env[seg_slot(R_CS, SEG_FLAGS)])
         env[RIP] = offset
         return
+    if LOG.enabled("pcall"):
+        LOG.write(f"lcall {selector & 0xFFFF:04x}:{offset:016x} s={shift}\n")
     e1, e2 = _far_target(cpu, selector)
+    if LOG.enabled("pcall"):
+        LOG.write(f"desc={e1:08x}:{e2:08x}\n")
     cpl = env[HFLAGS] & HF_CPL_MASK
     cpu.push_mmu(old_cs, size)
     cpu.push_mmu(next_eip, size)
@@ -501,6 +512,8 @@ def helper_lret(cpu, shift: int, addend: int):
     sp0 = cpu.gpr(4)
     eip = cpu.pop_mmu(size)
     cs = cpu.pop_mmu(size) & 0xFFFF
+    if LOG.enabled("pcall"):
+        log_pcall_ret(cs, eip, shift, addend)
     cpl = env[HFLAGS] & HF_CPL_MASK
     rpl = cs & 3
     try:

@@ -22,6 +22,7 @@ import iced_x86
 from iced_x86 import (Code, Decoder, DecoderError, InstructionInfoFactory, MemorySizeExt, OpAccess,
                        OpKind, Register)
 
+from qemu_py.system.log import LOG
 from qemu_py.tcg.ir import (EXIT_NOCHAIN, EXIT_REQUESTED, EXIT_SLOT0, I32, I64, CallFlags,
                             Cond, GlobalSet, Helper, MemOp, MemOpIdx, TCGContext, invert_cond)
 from qemu_py.tcg.tb import CF_COUNT_MASK, CF_NOCHAIN, TranslationBlock
@@ -669,7 +670,8 @@ class DisasContext:
         self.rip_stored_mid = True
 
     def use_goto_tb(self, target_pc: int) -> bool:
-        return self.jmp_opt and (target_pc & ~(PAGE_SIZE - 1)) == self.base_page
+        return (self.jmp_opt and (target_pc & ~(PAGE_SIZE - 1)) == self.base_page
+                and target_pc not in self.cpu.breakpoints)
 
     def gen_jmp_tb(self, eip: int, n: int):
         """Jump to constant EIP through goto_tb slot N when possible."""
@@ -886,6 +888,9 @@ def gen_intermediate_code(cpu, tb: TranslationBlock, fetch, log_in_asm=None):
         if handler is None and getattr(cpu, "fp_enabled", False):
             handler = OPTIONAL_HANDLERS.get(ins.code)
         if handler is None:
+            if ins.code != Code.INVALID and LOG.enabled("unimp"):
+                LOG.write(f"x86: no handler for {iced_x86.Formatter(iced_x86.FormatterSyntax.GAS).format(ins)}"
+                          f" at 0x{pc:x}: raising #UD\n")
             s.illegal()
         else:
             saved = (s.cc_op, s.cc_op_dirty)
@@ -898,7 +903,7 @@ def gen_intermediate_code(cpu, tb: TranslationBlock, fetch, log_in_asm=None):
         size = s.pc_next - tb.pc
         if s.is_jmp != DISAS_NEXT:
             break
-        if s.num_insns >= max_insns:
+        if s.num_insns >= max_insns or s.pc_next in cpu.breakpoints:
             s.is_jmp = DISAS_TOO_MANY
             break
         if (s.pc_next & ~(PAGE_SIZE - 1)) != s.base_page:

@@ -315,3 +315,91 @@ def test_a_failing_info_handler_keeps_the_readline_monitor_alive(emu, monkeypatc
     mon.receive(b"info registers\r")
     assert chr_.take().endswith(b"\r\ninternal error: RuntimeError: boom\r\n(qemu) ")
     assert "RuntimeError: boom" in capsys.readouterr().err
+
+
+# -- bad input found by fuzzing: deep nesting and long numbers ------------------------------------------
+
+@pytest.mark.parametrize("prefix, depth, value", [
+    ("(", 3000, 1), ("-", 3000, 1), ("~", 1500, 1), ("~", 1501, -2), ("+", 3000, 1),
+    ("-~", 1500, 1501),                                            # -~x is x + 1
+])
+def test_xp_3000_nested_expressions_do_not_raise_recursion_error(hmp, prefix, depth, value):
+    close = ")" * depth if prefix == "(" else ""
+    out = hmp("xp /1xb " + prefix * depth + "1" + close)
+    assert out.startswith(f"{value & (1 << 64) - 1:016x}: "), out
+
+
+def test_xp_unclosed_deep_parentheses_say_paren_expected(hmp):
+    assert hmp("xp /1xb " + "(" * 3000 + "1") == lines("')' expected",
+                                                        'Try "help xp" for more information')
+
+
+@pytest.mark.parametrize("number", ["9" * 5000, "0x" + "f" * 5000, "0" + "7" * 5000],
+                         ids=["decimal", "hex", "octal"])
+def test_xp_5000_digit_numbers_say_number_too_large(hmp, number):
+    assert hmp("xp /1xb " + number) == lines("number too large",
+                                             'Try "help xp" for more information')
+
+
+def test_xp_long_numbers_with_leading_zeros_still_parse(hmp):
+    assert hmp("xp /1xb 0x" + "0" * 5000 + "4") == "0000000000000004: 0x41\r\n"
+    assert hmp("xp /1xb " + "0" * 5000 + "4") == "0000000000000004: 0x41\r\n"
+
+
+def test_expression_precedence_and_order_match_the_recursive_grammar():
+    from qemu_py.monitor.hmp.expr import ExprError, get_expr
+    assert get_expr("1+2*3", 0)[0] == 7
+    assert get_expr("1+6&3", 0)[0] == 1 + (6 & 3)                 # & | ^ bind tighter than + -
+    assert get_expr("2*3|1", 0)[0] == (2 * 3) | 1                 # and looser than * / %
+    assert get_expr("10-4-3", 0)[0] == 3                          # left to right
+    assert get_expr("-7/2", 0)[0] == -3 and get_expr("-7%2", 0)[0] == -1
+    assert get_expr("-(1+2)*3", 0)[0] == -9
+    assert get_expr("~0", 0)[0] == -1
+    assert get_expr(" 5 ) x", 0) == (5, 3)                        # stops before ")" at top level
+    with pytest.raises(ExprError, match="division by zero"):
+        get_expr("1/0+$nosuch", 0)                                # evaluated before the next operand
+
+
+# -- huge dump counts found by fuzzing ---------------------------------------------------------------
+
+def test_xp_2147483647gx_wraps_like_qemus_int_length_and_prints_nothing(hmp):
+    import time
+    t = time.monotonic()
+    assert hmp("xp /2147483647gx 0") == ""                         # 8 * count is -8 as a C int
+    assert hmp("xp /4294967297xb 0") == "0000000000000000: 0x00\r\n"   # count wraps to 1
+    assert time.monotonic() - t < 1.0
+
+
+def test_xp_1000000gx_on_one_reply_says_it_does_not_fit(hmp):
+    import time
+    t = time.monotonic()
+    assert hmp("xp /1000000gx 0") == (
+        "xp: a dump of 8000000 bytes does not fit in one reply (at most 16777216 characters)\r\n")
+    assert time.monotonic() - t < 1.0
+
+
+@pytest.mark.parametrize("fmt", ["x", "u", "d", "o", "c"])
+@pytest.mark.parametrize("size", ["b", "h", "w", "g"])
+def test_dump_chars_bounds_the_output(hmp, fmt, size):
+    from qemu_py.monitor.hmp.memory_dump import dump_chars
+    nbytes = {"b": 1, "h": 2, "w": 4, "g": 8}[size]
+    out = hmp(f"xp /5{fmt}{size} 0")
+    assert len(out.replace("\r\n", "\n")) <= dump_chars(5, fmt, nbytes)
+    if fmt == "x":
+        assert len(out.replace("\r\n", "\n")) == dump_chars(5, fmt, nbytes)
+
+
+def test_a_long_xp_reaches_the_output_in_pieces(emu):
+    from qemu_py.monitor.hmp.commands import DUMP_BATCH_LINES
+    from qemu_py.monitor.hmp.monitor import HMPContext, handle_command
+
+    class Out:
+        def __init__(self):
+            self.writes = []
+
+        def write(self, text):
+            self.writes.append(text)
+
+    out = Out()
+    handle_command(HMPContext(emu.vm, out), f"xp /{(DUMP_BATCH_LINES * 2 + 1) * 2}xg 0")
+    assert [w.count("\n") for w in out.writes] == [DUMP_BATCH_LINES, DUMP_BATCH_LINES, 1]

@@ -133,7 +133,7 @@ def test_socket_fd_adoption():
     chr_.attach(fe)
     ours.sendall(b"hello")
     assert spin(loop, lambda: fe.data == b"hello")
-    with pytest.raises(ChardevError, match="expects a file descriptor number"):
+    with pytest.raises(ChardevError, match="^File descriptor named 'abc' has not been found$"):
         create_chardev(loop, "m2", {"backend": "socket", "fd": "abc"})
 
 

@@ -151,3 +151,31 @@ def test_random_programs_behave_the_same_after_optimization(backend, prog, init)
         rt.run(backend, c)
         results.append([rt.reg(r) for r in rt.r])
     assert results[0] == results[1]
+
+
+def test_nameerror_tmp3_coalesce_keeps_a_temp_read_after_a_conditional_branch(backend):
+    """The Linux PVH entry's ``shr ecx, 2; rep movsl``: t = r1 >> 2 moved to r0,
+    a brcond on it, then r2 = t - 1 on the fall-through path. Coalescing
+    ``t = ...; mov r0, t`` into ``r0 = ...`` dropped t's definition while the
+    read after the brcond still named it (NameError: name 'tmp3' in the
+    generated code)."""
+    rt = IRRuntime()
+    c = rt.ctx()
+    t = c.temp_new()
+    skip = c.label()
+    c.gen_shr_i64(t, rt.r[1], 2)
+    c.gen_mov_i64(rt.r[0], t)
+    c.gen_brcond_i64(t, 0, Cond.EQ, skip)
+    c.gen_sub_i64(rt.r[2], t, 1)
+    c.exit_tb(0)
+    c.set_label(skip)
+    c.exit_tb(1)
+    c.ops = optimize(c.ops, c, rt.globals)
+    defined = {id(g) for g in rt.globals.by_name.values()}
+    for op in c.ops:
+        for a in op.args[op.nb_oargs:op.nb_oargs + op.nb_iargs]:
+            assert a.is_const or id(a) in defined, f"{format_ops([op])} reads an undefined temp"
+        defined.update(id(a) for a in op.args[:op.nb_oargs])
+    rt.set(rt.r[1], 0x40)
+    rt.run(backend, c)
+    assert (rt.reg(rt.r[0]), rt.reg(rt.r[2])) == (0x10, 0xF)

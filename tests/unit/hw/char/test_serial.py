@@ -148,3 +148,18 @@ def test_overrun_and_nonsense_writes(machine):
         for v in (0x00, 0xff, 0x80, 0x7f):
             ser.write(reg, v)
             ser.read(reg)
+
+
+def test_mux_ctrl_a_b_sends_a_break(qtest, tmp_path):
+    path = str(tmp_path / "mux.sock")
+    s = qtest("-chardev", f"socket,id=ser0,path={path},server=on,wait=off,mux=on",
+              "-serial", "chardev:ser0")
+    peer = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    peer.connect(path)
+    try:
+        peer.sendall(b"\x01b")
+        wait_lsr(s, 0x10, [])                 # LSR.BI (cleared by that read)...
+        assert s.inb(COM1 + LSR) & 0x11 == 0x01   # ...with DR, and RBR = 0
+        assert s.inb(COM1) == 0
+    finally:
+        peer.close()

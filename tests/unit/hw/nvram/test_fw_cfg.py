@@ -84,3 +84,36 @@ def test_kernel_initrd_and_cmdline_items(qtest, tmp_path):
     assert fw_read(s, 0x15, 14) == b"console=ttyS0\0"
     assert struct.unpack("<I", fw_read(s, 0x0b, 4))[0] == 60
     assert fw_read(s, 0x12, 6) == b"INITRD"
+
+
+def test_dma_read_of_4_gib_past_the_end_zeroes_ram_in_pieces_and_fails_past_it(qtest):
+    import time
+    s = qtest("-m", "128M")
+    s.memwrite(0x7ff0000, b"\xaa" * 16)
+    desc = struct.pack(">IIQ", (0x00 << 16) | 0x08 | 0x02, 0xffffffff, 0x7000000)
+    s.memwrite(0x1000, desc)
+    t = time.monotonic()
+    s.outl(0x514, 0)
+    s.outl(0x518, 0x00100000)
+    assert time.monotonic() - t < 10                  # no 4 GiB buffer is built
+    assert s.memread(0x1000, 4) == b"\0\0\0\x01"      # the part past RAM failed
+    assert s.memread(0x7000000, 4) == b"QEMU"         # the item, then zeros
+    assert s.memread(0x7ff0000, 16) == bytes(16)
+
+
+def test_dma_zero_writes_every_piece():
+    from qemu_py.hw.nvram.fw_cfg import DMA_ZERO_CHUNK, _dma_zero
+    from qemu_py.memory import MemTxResult
+
+    class Space:
+        def __init__(self):
+            self.writes = []
+
+        def write(self, addr, data):
+            self.writes.append((addr, len(data)))
+            return MemTxResult.OK if addr < DMA_ZERO_CHUNK else MemTxResult.DECODE_ERROR
+
+    space = Space()
+    assert _dma_zero(space, 0, 3 * DMA_ZERO_CHUNK + 5) is False
+    assert space.writes == [(0, DMA_ZERO_CHUNK), (DMA_ZERO_CHUNK, DMA_ZERO_CHUNK),
+                            (2 * DMA_ZERO_CHUNK, DMA_ZERO_CHUNK), (3 * DMA_ZERO_CHUNK, 5)]

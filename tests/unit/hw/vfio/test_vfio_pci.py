@@ -186,11 +186,12 @@ def test_trace_events_of_the_slow_path(q, nic):
 
 
 @pytest.mark.parametrize("args, msg", [
-    (["-device", "vfio-pci"], "No provided host device (use -device vfio-pci,host-sim=ID "
-                              "with -object vfio-host-sim,id=ID,model=...)"),
-    (["-device", "vfio-pci,host-sim=nope"], "vfio-host-sim 'nope' not found"),
+    (["-device", "vfio-pci"], "-device vfio-pci: No provided host device (use -device "
+                              "vfio-pci,host-sim=ID with -object vfio-host-sim,id=ID,model=...)"),
+    (["-device", "vfio-pci,host-sim=nope"],
+     "-device vfio-pci,host-sim=nope: vfio-host-sim 'nope' not found"),
     (NIC + ["-device", "vfio-pci,host-sim=hs0,id=twice"],
-     "vfio 0000:01:00.0: device is already attached"),
+     "-device vfio-pci,host-sim=hs0,id=twice: vfio 0000:01:00.0: device is already attached"),
     (["-object", "vfio-host-sim,id=hs0,model=rtl8168",
       "-object", "vfio-host-sim,id=hs0,model=rtl8168"],
      "-object vfio-host-sim,id=hs0,model=rtl8168: attempt to add duplicate property 'hs0' to "

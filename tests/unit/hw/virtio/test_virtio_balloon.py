@@ -156,3 +156,60 @@ def test_hot_unplug_and_plug_again(g):
     q.qmp("device_add", driver="virtio-balloon-pci", id="b1", addr=f"{SLOT:02x}.0")
     assert QPCIBus(q).device(SLOT).device_id == 0x1045
     assert balloon_mod.qmp_query_balloon(q.vm) == {"actual": 128 << 20}
+
+
+# -- long inflates found by fuzzing ---------------------------------------------------------------
+
+def _inflate_one_buffer(q, b, pfns):
+    import array
+    import time
+    data = array.array("I", pfns).tobytes()
+    buf = b.dev.alloc.alloc(len(data))
+    q.machine.qtest_as.write(buf, data)               # straight into RAM: the qtest codec is slow
+    vq = b.dev.queues[0]
+    t = time.monotonic()
+    head = vq.add_chain([(buf, len(data), False)])
+    vq.publish(head)
+    vq.kick()
+    used = vq.wait_used()
+    vq.num_free += 1
+    return used, time.monotonic() - t
+
+
+def test_inflate_with_one_8_mib_descriptor_of_pfns_is_fast(g):
+    q, b = g
+    pattern = 0x5A5A5A5A.to_bytes(4, "little") * 1024
+    for page in (0x4000000, 0x4001000, 0x7fff000):
+        q.memwrite(page, pattern)
+    pfns = [0x4000 + (i % 4096) for i in range(1 << 20)] + list(range(1 << 20))  # 8 MiB
+    used, took = _inflate_one_buffer(q, b, pfns)
+    assert used[1] == 0
+    assert took < 20                                   # was over 60 s
+    dev = q.machine.balloon
+    assert q.memread(0x4000000, 8) == bytes(8) and q.memread(0x7fff000, 8) == bytes(8)
+    assert dev.discarded_pages + dev.skipped_pages == len(pfns)
+
+
+@pytest.mark.parametrize("pfns", [
+    [0x4000, 0x4001, 0x4001, 0x4003, 0x4002, 0x4002, 0x4003],          # repeats and order
+    [0x9e, 0x9f, 0xa0, 0xa1, 0xbf, 0xc0, 0xff, 0x100, 0x101],            # RAM, VGA, ROM, RAM
+    [0x7ffe, 0x7fff, 0x8000, 0x8001, 0xfffff, 0xfec00, 0xfec01],          # RAM end, holes, MMIO
+], ids=["repeats", "low-memory", "top-of-ram"])
+def test_inflate_by_runs_matches_the_per_page_path(pfns):
+    results = []
+    for bulk in (True, False):
+        q = machine()
+        try:
+            b = QVirtioBalloon(QVirtioPCIDevice(QPCIBus(q).device(SLOT), pc_allocator()))
+            for pfn in pfns:
+                if pfn < 0x8000:
+                    q.memwrite(pfn << 12, b"\xaa" * 16)
+            dev = q.machine.balloon
+            if not bulk:
+                dev._bulk_ok = lambda inflate: False
+            used, _ = _inflate_one_buffer(q, b, pfns)
+            pages = [q.memread(pfn << 12, 16) for pfn in pfns if pfn < 0x8000]
+            results.append((used[1], dev.discarded_pages, dev.skipped_pages, pages))
+        finally:
+            q.close()
+    assert results[0] == results[1]

@@ -1,0 +1,71 @@
+"""When the emulator under test dies, the client's error names the exit
+status or signal and the last lines of the emulator's output."""
+
+import os
+import signal
+import sys
+
+import pytest
+
+from qemu_py.qtest.client import QTest, QTestError, describe_status
+
+FAKE = os.path.join(os.path.dirname(__file__), "fake_dying_emulator.py")
+
+
+def _launch(tmp_path, death, on="qtest", qmp=False):
+    env = dict(os.environ, FAKE_DEATH=death, FAKE_DEATH_ON=on)
+    return QTest([], binary=[sys.executable, FAKE], qmp=qmp, env=env, timeout=10,
+                 log_dir=str(tmp_path)).launch()
+
+
+def test_describe_status():
+    assert describe_status(1) == "exited with status 1"
+    assert describe_status(-signal.SIGSEGV) == "killed by signal 11 (SIGSEGV)"
+    assert describe_status(-200) == "killed by signal 200"
+
+
+def test_qtest_reply_names_sigsegv_and_stderr(tmp_path):
+    qt = _launch(tmp_path, "segv")
+    try:
+        with pytest.raises(QTestError) as e:
+            qt.cmd("clock_step 1")
+    finally:
+        qt.close()
+    msg = str(e.value)
+    assert "connection closed while waiting for the reply to 'clock_step 1'" in msg
+    assert "qemu-py killed by signal 11 (SIGSEGV)" in msg
+    assert msg.index("fake: about to die") < msg.index("fake: last words")
+    assert "qtest log:" in msg
+
+
+def test_qtest_reply_names_exit_status(tmp_path):
+    qt = _launch(tmp_path, "3")
+    try:
+        with pytest.raises(QTestError) as e:
+            qt.cmd("clock_step 1")
+    finally:
+        qt.close()
+    assert "qemu-py exited with status 3" in str(e.value)
+    assert "fake: last words" in str(e.value)
+
+
+def test_qmp_reply_names_exit_status(tmp_path):
+    qt = _launch(tmp_path, "3", on="qmp", qmp=True)
+    try:
+        with pytest.raises(ConnectionError) as e:
+            qt.qmp("query-status")
+    finally:
+        qt.close()
+    msg = str(e.value)
+    assert msg.startswith("QMP connection closed by the emulator: qemu-py exited with status 3")
+    assert "fake: last words" in msg
+
+
+def test_qmp_reply_names_sigsegv(tmp_path):
+    qt = _launch(tmp_path, "segv", on="qmp", qmp=True)
+    try:
+        with pytest.raises(ConnectionError) as e:
+            qt.qmp("query-status")
+    finally:
+        qt.close()
+    assert "killed by signal 11 (SIGSEGV)" in str(e.value)

@@ -1,0 +1,159 @@
+"""Every option the command line accepts, each with the test that proves it acts
+(or is refused with QEMU's text). A new option without an entry fails here."""
+
+import importlib
+import subprocess
+import sys
+
+from qemu_py.cli import OPTIONS, parse_args
+from qemu_py.system.log import LOG_ITEMS
+
+# option -> "module path::test function" proving its effect
+OPTION_TESTS = {
+    "D": "tests/unit/tcg/test_accel.py::test_log_items_and_file",
+    "M": "tests/unit/test_cli.py::test_machine_help_lists_none",
+    "machine": "tests/unit/qtest/test_launch_compat.py::test_python_qemuqtestmachine_fd_launch_shape",
+    "S": "tests/unit/accel/kvm/test_kvm_boot.py::test_kvm_vcpu_starts_in_the_multiboot_entry_state",
+    "accel": "tests/unit/test_cli.py::test_accel_help",
+    "append": "tests/unit/loader/test_x86boot.py::test_multiboot_elf_state_and_info",
+    "audio": "tests/unit/test_cli_errors.py::test_generated_bad_command_lines",
+    "chardev": "tests/unit/monitor/test_qmp_client.py::test_emulator_listens_and_the_client_connects",
+    "cpu": "tests/unit/hw/arm/test_virt.py::test_cpu_option_is_stored_and_checked",
+    "d": "tests/unit/tcg/test_accel.py::test_log_items_and_file",
+    "device": "tests/unit/monitor/test_balloon_commands.py::test_balloon_commands_with_and_without_a_device",
+    "display": "tests/unit/test_cli_errors.py::test_generated_bad_command_lines",
+    "enable-kvm": "tests/unit/test_cli_options.py::test_enable_kvm_selects_kvm",
+    "global": "tests/unit/hw/virtio/test_virtio_transports.py::test_mmio_modern_registers",
+    "icount": "tests/unit/tcg/test_accel.py::test_icount_clock_follows_instructions",
+    "initrd": "tests/unit/hw/nvram/test_fw_cfg.py::test_kernel_initrd_and_cmdline_items",
+    "kernel": "tests/unit/loader/test_x86boot.py::test_pvh_entry_note",
+    "m": "tests/unit/test_cli_errors.py::test_initrd_larger_than_ram",
+    "mon": "tests/unit/monitor/test_xp.py::test_xp_on_ram_written_with_qtest",
+    "monitor": "tests/unit/monitor/test_qmp_wire.py::test_human_monitor_on_a_socket",
+    "name": "tests/unit/monitor/test_dispatch.py::test_query_name_with_name_option",
+    "no-reboot": "tests/unit/test_cli.py::test_parse_collects_options",
+    "no-shutdown": "tests/unit/monitor/test_hmp.py::test_cont_after_shutdown_needs_a_reset",
+    "no-user-config": "tests/unit/test_cli_options.py::test_no_user_config_is_accepted",
+    "nodefaults": "tests/unit/accel/kvm/test_kvm_accel.py::test_reset_stub_runs_to_hlt_under_kvm",
+    "nographic": "tests/unit/test_cli_options.py::test_nographic_puts_the_serial_port_on_stdio",
+    "object": "tests/unit/hw/vfio/test_vfio_pci.py::test_identity_comes_from_the_device",
+    "preconfig": "tests/unit/monitor/test_dispatch.py::test_preconfig_allows_only_allow_preconfig_commands",
+    "qmp": "tests/unit/qtest/test_launch_compat.py::test_pypi_qemu_qmp_client",
+    "qmp-pretty": "tests/unit/monitor/test_qmp_wire.py::test_several_monitors_and_a_reconnecting_client",
+    "qtest": "tests/unit/monitor/test_xp.py::test_xp_on_ram_written_with_qtest",
+    "qtest-log": "tests/unit/qtest/test_client.py::test_attach_and_reconnect_keep_machine_state",
+    "rtc": "tests/unit/hw/rtc/test_mc146818rtc.py::test_date_from_rtc_base_in_bcd_and_leap_day_rollover",
+    "run-with": "tests/unit/test_cli.py::test_run_with_exit_with_parent_ends_with_the_parent",
+    "serial": "tests/unit/hw/arm/test_virt.py::test_pl011_output_reaches_serial_file_and_gic_sees_spi1",
+    "smp": "tests/unit/test_cli_errors.py::test_smp_one_cpu_topologies_are_accepted",
+    "trace": "tests/unit/system/test_trace.py::test_trace_help_lists_the_events_and_exits",
+    "version": "tests/unit/test_cli_options.py::test_version",
+    "vga": "tests/unit/test_cli_errors.py::test_generated_bad_command_lines",
+    "h": "tests/unit/test_cli_options.py::test_help_lists_every_option",
+    "help": "tests/unit/test_cli_options.py::test_help_lists_every_option",
+}
+
+# -d item -> the test that sees it log (strace: a user-mode item that QEMU 7.2's system
+# emulator accepts and that logs nothing there, as here)
+LOG_ITEM_TESTS = {
+    "out_asm": "tests/unit/tcg/test_accel.py::test_log_items_and_file",
+    "in_asm": "tests/unit/tcg/test_accel.py::test_log_items_and_file",
+    "op": "tests/unit/tcg/test_accel.py::test_log_items_and_file",
+    "op_opt": "tests/unit/tcg/test_accel.py::test_log_items_and_file",
+    "int": "tests/unit/tcg/test_accel.py::test_log_items_and_file",
+    "exec": "tests/unit/tcg/test_accel.py::test_log_items_and_file",
+    "cpu": "tests/unit/tcg/test_accel.py::test_log_items_and_file",
+    "mmu": "tests/unit/target/i386/test_log_items.py::test_mmu_logs_fills_and_the_page_fault",
+    "pcall": "tests/unit/target/i386/test_log_items.py::test_pcall_logs_lret",
+    "cpu_reset": "tests/unit/target/i386/test_log_items.py::test_cpu_reset_dumps_the_state_being_reset",
+    "unimp": "tests/unit/tcg/test_accel.py::test_log_items_and_file",
+    "guest_errors": "tests/unit/tcg/test_accel.py::test_log_items_and_file",
+    "nochain": "tests/unit/tcg/test_accel.py::test_log_items_and_file",
+    "strace": "tests/unit/test_cli_options.py::test_strace_is_accepted_and_silent_as_in_qemu_system",
+    "tid": "tests/unit/test_cli_options.py::test_tid_needs_a_template",
+}
+
+
+def _exists(ref):
+    path, func = ref.split("::")
+    mod = path[:-3].replace("/", ".")
+    sys.path.insert(0, "/".join(path.split("/")[:-1]))
+    try:
+        return callable(getattr(importlib.import_module(mod), func, None))
+    finally:
+        sys.path.pop(0)
+
+
+def test_every_option_has_a_proving_test():
+    assert set(OPTION_TESTS) == set(OPTIONS)
+    missing = [ref for ref in OPTION_TESTS.values() if not _exists(ref)]
+    assert not missing
+
+
+def test_every_log_item_has_a_proving_test():
+    assert set(LOG_ITEM_TESTS) == set(LOG_ITEMS)
+    missing = [ref for ref in LOG_ITEM_TESTS.values() if not _exists(ref)]
+    assert not missing
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "qemu_py", *args], capture_output=True,
+                          text=True, timeout=60, stdin=subprocess.DEVNULL)
+
+
+def test_enable_kvm_selects_kvm():
+    assert parse_args(["-enable-kvm"]).accels == [("kvm", {})]
+
+
+def test_no_user_config_is_accepted():
+    # QEMU's meaning: read no user configuration file; qemu-py reads none at all
+    assert parse_args(["-no-user-config"]) == parse_args([])
+
+
+def test_nographic_puts_the_serial_port_on_stdio():
+    from qemu_py.launch import Emulator
+    emu = Emulator(parse_args(["-M", "none", "-nographic"]))
+    seen = []
+    emu._chardev_for = lambda spec, auto_id, option: seen.append(spec)
+    emu._serial_backends()
+    assert seen == ["stdio"] and emu.cfg.display == "none"
+    plain = Emulator(parse_args(["-M", "none"]))
+    plain._chardev_for = lambda spec, auto_id, option: seen.append(spec)
+    plain._serial_backends()
+    assert seen == ["stdio", "null"]
+
+
+def test_version():
+    res = run("-version")
+    assert res.returncode == 0 and res.stdout.startswith("QEMU emulator version ")
+
+
+def test_help_lists_every_option():
+    res = run("-h")
+    assert res.returncode == 0
+    for name in OPTIONS:
+        assert f"\n-{name}" in res.stdout
+
+
+def test_strace_is_accepted_and_silent_as_in_qemu_system(tmp_path):
+    from qemu_py.launch import Emulator
+    from qemu_py.system.log import LOG
+    log = tmp_path / "log"
+    saved = LOG.items, LOG.fp
+    try:
+        emu = Emulator(parse_args(["-M", "none", "-accel", "qtest", "-nodefaults",
+                                   "-d", "strace", "-D", str(log)]))
+        emu.build()
+        assert LOG.enabled("strace")
+    finally:
+        LOG.fp.close()
+        LOG.items, LOG.fp = saved
+    assert log.read_text() == ""
+
+
+def test_tid_needs_a_template():
+    import pytest
+
+    from qemu_py.launch import Emulator, StartupError
+    with pytest.raises(StartupError, match="Filename template with '%d' required for 'tid'"):
+        Emulator(parse_args(["-M", "none", "-accel", "qtest", "-d", "tid"])).build()
