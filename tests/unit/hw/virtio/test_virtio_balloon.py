@@ -128,7 +128,7 @@ def test_polling_interval_errors(g, value, msg):
 
 def test_only_one_balloon():
     from qemu_py.launch import StartupError
-    with pytest.raises(StartupError, match="^Only one balloon device is supported$"):
+    with pytest.raises(StartupError, match="^-device virtio-balloon-pci: Only one balloon device is supported$"):
         machine("-device", "virtio-balloon-pci")
 
 
