@@ -48,13 +48,13 @@ def test_counting(specs, uncoordinated, disabled, containers):
 
 
 def test_balloon_allowed_needs_an_mdev():
-    with pytest.raises(StartupError, match=r"^vfio 0000:01:00\.0: x-balloon-allowed only "
+    with pytest.raises(StartupError, match=r"^-device vfio-pci[^:]*: vfio 0000:01:00\.0: x-balloon-allowed only "
                                            r"potentially compatible with mdev devices$"):
         machine("-M", "pc", *sims((1, "type1", False, True)))
 
 
 def test_inconsistent_setting_within_a_group():
-    with pytest.raises(StartupError, match=r"^vfio 0000:02:00\.0: Inconsistent setting of "
+    with pytest.raises(StartupError, match=r"^-device vfio-pci[^:]*: vfio 0000:02:00\.0: Inconsistent setting of "
                                            r"support for discarding RAM \(e\.g\., balloon\) "
                                            r"within group$"):
         machine("-M", "pc", *sims((1, "type1", True, True), (1, "type1", True, False)))
@@ -71,7 +71,7 @@ def test_a_refused_disable_fails_realize_and_leaves_no_count():
     try:
         machine_obj = emu.vm.machine
         policy_for(machine_obj).coordinated_discard_require(True)
-        with pytest.raises(StartupError, match=r"^vfio 0000:01:00\.0: failed to setup container "
+        with pytest.raises(StartupError, match=r"^-device vfio-pci[^:]*: vfio 0000:01:00\.0: failed to setup container "
                                                r"for group 1: Cannot set discarding of RAM "
                                                r"broken: Device or resource busy$"):
             emu.vm.exit_preconfig()

@@ -10,6 +10,8 @@ from qemu_py.system.log import LOG_ITEMS
 
 # option -> "module path::test function" proving its effect
 OPTION_TESTS = {
+    "gdb": "tests/unit/gdbstub/test_protocol.py::test_qsupported_lists_qemu_features",
+    "s": "tests/unit/gdbstub/test_protocol.py::test_dash_s_is_gdb_on_tcp_port_1234",
     "D": "tests/unit/tcg/test_accel.py::test_log_items_and_file",
     "M": "tests/unit/test_cli.py::test_machine_help_lists_none",
     "machine": "tests/unit/qtest/test_launch_compat.py::test_python_qemuqtestmachine_fd_launch_shape",
@@ -116,11 +118,11 @@ def test_nographic_puts_the_serial_port_on_stdio():
     seen = []
     emu._chardev_for = lambda spec, auto_id, option: seen.append(spec)
     emu._serial_backends()
-    assert seen == ["stdio"] and emu.cfg.display == "none"
+    assert seen == ["mon:stdio"] and emu.cfg.display == "none"
     plain = Emulator(parse_args(["-M", "none"]))
     plain._chardev_for = lambda spec, auto_id, option: seen.append(spec)
     plain._serial_backends()
-    assert seen == ["stdio", "null"]
+    assert seen == ["mon:stdio", "null"]
 
 
 def test_version():

@@ -246,3 +246,8 @@ def test_detach_lets_the_guest_run_to_its_normal_exit(gdb):
     assert c.command(b"D") == b"OK"          # drops the breakpoint, the guest runs on
     assert proc.wait(timeout=120) == 0
     assert b"all checks passed" in proc.stdout.read()
+
+
+def test_dash_s_is_gdb_on_tcp_port_1234():
+    from qemu_py.cli import parse_args
+    assert parse_args(["-s"]).gdb == "tcp::1234" == parse_args(["-gdb", "tcp::1234"]).gdb
