@@ -365,7 +365,9 @@ def test_broken_lookup_order_is_caught(monkeypatch):
         return None
 
     monkeypatch.setattr(smmu_iotlb.IOTLB, "lookup", smallest_first)
+    # derandomized: a random seed missed the bug once in a full run (order-dependent flake)
     budget = settings(max_examples=100, stateful_step_count=50, deadline=None, database=None,
+                      derandomize=True,
                       suppress_health_check=list(HealthCheck),
                       phases=[Phase.explicit, Phase.reuse, Phase.generate])
     with pytest.raises(AssertionError, match="QEMU-exact"):
