@@ -213,9 +213,10 @@ def _generated():
         yield [opt, "x=" + "9" * 30]
 
 
-def test_generated_bad_command_lines():
+def test_generated_bad_command_lines(tmp_path):
     """Each line either starts (then it is stopped: it was valid), prints help, or ends with one
-    error report and exit status 1; never a traceback."""
+    error report and exit status 1; never a traceback.  It runs in a temporary directory: values
+    such as ``-D ,`` are valid log file names."""
     lines = list(_generated())
     assert len(lines) > 300
     code = (
@@ -239,7 +240,8 @@ def test_generated_bad_command_lines():
         "    out.append([args, rc, err.getvalue()])\n"
         "print(json.dumps(out))\n")
     import json
-    res = subprocess.run([sys.executable, "-c", code], input=json.dumps(lines),
+    res = subprocess.run([sys.executable, "-c", code], input=json.dumps(lines), cwd=tmp_path,
+                         env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)),
                          capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]
     bad, refused_count = [], 0
