@@ -16,7 +16,9 @@ Access modes: ``rw`` read/write, ``ro`` read-only (writes are guest errors),
 
 Handlers: ``read="name"`` calls ``device.name(sub, size)`` and ``write="name"``
 calls ``device.name(sub, value, size)``, where ``sub`` is the byte offset of
-the access inside the register. A field's ``on_write`` names a method called as
+the access inside the register; a register declaring ``index=N`` passes N
+first (``device.name(N, sub, size)``), so a bank of like registers shares one
+handler. A field's ``on_write`` names a method called as
 ``device.name(old, new)`` with the field's values when a stored write changes it.
 Masks come from the field declarations: ``reg.mask("FEN")``, never a
 second constant.
@@ -65,6 +67,7 @@ class Reg:
     reserved: int = 0              # bits a guest must not set (writes logged as guest errors)
     read: str | None = None        # device method (sub, size) -> value
     write: str | None = None       # device method (sub, value, size)
+    index: int | None = None       # passed first to the handlers (registers sharing them)
 
     def __post_init__(self):
         if self.access not in ACCESS_MODES:
@@ -165,7 +168,8 @@ class RegisterBlock:
             return self.unknown_read
         sub = (offset & self.offset_mask) - r.offset
         if r.read is not None:
-            value = getattr(self.device, r.read)(sub, size)
+            fn = getattr(self.device, r.read)
+            value = fn(sub, size) if r.index is None else fn(r.index, sub, size)
         elif r.access == "wo":
             value = r.read_value
         else:
@@ -192,7 +196,11 @@ class RegisterBlock:
         if bits & r.tagged:
             unimp(f"{self.name}: {r.name} bits 0x{bits & r.tagged:x} not modelled")
         if r.write is not None:
-            getattr(self.device, r.write)(sub, value, size)
+            fn = getattr(self.device, r.write)
+            if r.index is None:
+                fn(sub, value, size)
+            else:
+                fn(r.index, sub, value, size)
             return
         if r.access in ("ro", "rc"):
             guest_error(f"{self.name}: write 0x{value:x} to read-only register {r.name}")

@@ -30,7 +30,7 @@ bit 5 channel-2 output. There is no audio backend.
 from __future__ import annotations
 
 from qemu_py.hw.isa.isa_bus import ISADevice
-from qemu_py.hw.misc.registers import Field, Reg
+from qemu_py.hw.misc.registers import Field, Reg, RegisterBlock
 from qemu_py.memory import Endian, MemoryRegion, MemoryRegionOps
 from qemu_py.qom import DeviceProp, register_type
 from qemu_py.system.log import guest_error, unimp
@@ -44,13 +44,14 @@ COALESCE_PERIODS = 1000
 
 RW_STATE_LSB, RW_STATE_MSB, RW_STATE_WORD0, RW_STATE_WORD1 = 1, 2, 3, 4
 
-REGS = (
-    Reg(0, "COUNTER0", access="rw"),
-    Reg(1, "COUNTER1", access="rw"),
-    Reg(2, "COUNTER2", access="rw"),
-    Reg(3, "CONTROL", access="wo", fields=(
+REGS = tuple(Reg(i, f"COUNTER{i}", read="_counter_read", write="_counter_write", index=i)
+             for i in range(3)) + (
+    Reg(3, "CONTROL", access="wo", read="_control_read", write="_control_write", fields=(
         Field("BCD", 0), Field("MODE", 1, 3), Field("RW", 4, 2), Field("SC", 6, 2))),
 )
+CONTROL = REGS[3]
+BCD, MODE, RW, SC = (CONTROL.field(n) for n in ("BCD", "MODE", "RW", "SC"))
+READ_BACK = 3                        # SC value of the read-back command
 
 
 def muldiv64(a: int, b: int, c: int) -> int:
@@ -195,11 +196,12 @@ class PIT(ISADevice):
         self.channels = [PITChannel(self, i) for i in range(3)]
         self.irq_out = self.init_gpio_out(1)[0]
         self.init_gpio_in(self._gate_in, 1)   # unnamed input 0: channel 2 gate
+        self.regs = RegisterBlock(self, "i8254", REGS, offset_mask=3)
 
     def realize(self):
         self.channels[0].irq_timer = self.clock.new_timer(self.channels[0].on_timer, "pit")
         self.io = MemoryRegion.io("pit", 4, MemoryRegionOps(
-            read=self._ioport_read, write=self._ioport_write, endianness=Endian.LITTLE,
+            read=self.regs.read, write=self.regs.write, endianness=Endian.LITTLE,
             impl_min=1, impl_max=1), owner=self)
         self.isa_register_ioport(self.io, self.prop("iobase"))
 
@@ -223,38 +225,48 @@ class PIT(ISADevice):
 
     # -- port I/O ------------------------------------------------------------------------------
     def _ioport_write(self, addr: int, val: int, size: int):
-        addr &= 3
+        self.regs.write(addr, val, size)
+
+    def _ioport_read(self, addr: int, size: int) -> int:
+        return self.regs.read(addr, size)
+
+    def _control_write(self, sub: int, val: int, size: int):
         val &= 0xff
-        if addr == 3:
-            channel = val >> 6
-            if channel == 3:                             # read-back command
-                if not val & 0x0e:
-                    guest_error("i8254: read-back command selects no counter")
-                for index, ch in enumerate(self.channels):
-                    if val & (2 << index):
-                        if not val & 0x20:
-                            ch.latch_count()
-                        if not val & 0x10 and not ch.status_latched:
-                            ch.status = ((ch.get_out(self.clock.now()) << 7) | (ch.rw_mode << 4)
-                                         | (ch.mode << 1) | ch.bcd)
-                            ch.status_latched = 1
-                return
-            ch = self.channels[channel]
-            access = (val >> 4) & 3
-            if access == 0:
-                ch.latch_count()
-                return
-            ch.rw_mode = access
-            ch.read_state = access
-            ch.write_state = access
-            ch.mode = (val >> 1) & 7
-            ch.bcd = val & 1
-            if ch.bcd:
-                unimp(f"i8254: BCD counting on channel {channel} not modelled (counts binary)")
-            if ch.mode > 5:
-                ch.mode -= 4                             # modes 6 and 7 are 2 and 3
+        channel = SC.get(val)
+        if channel == READ_BACK:
+            if not val & 0x0e:
+                guest_error("i8254: read-back command selects no counter")
+            for index, ch in enumerate(self.channels):
+                if val & (2 << index):
+                    if not val & 0x20:
+                        ch.latch_count()
+                    if not val & 0x10 and not ch.status_latched:
+                        ch.status = ((ch.get_out(self.clock.now()) << 7) | (ch.rw_mode << 4)
+                                     | (ch.mode << 1) | ch.bcd)
+                        ch.status_latched = 1
             return
-        ch = self.channels[addr]
+        ch = self.channels[channel]
+        access = RW.get(val)
+        if access == 0:
+            ch.latch_count()
+            return
+        ch.rw_mode = access
+        ch.read_state = access
+        ch.write_state = access
+        ch.mode = MODE.get(val)
+        ch.bcd = BCD.get(val)
+        if ch.bcd:
+            unimp(f"i8254: BCD counting on channel {channel} not modelled (counts binary)")
+        if ch.mode > 5:
+            ch.mode -= 4                                 # modes 6 and 7 are 2 and 3
+
+    def _control_read(self, sub: int, size: int) -> int:
+        guest_error("i8254: read of the write-only control word register")
+        return 0
+
+    def _counter_write(self, index: int, sub: int, val: int, size: int):
+        val &= 0xff
+        ch = self.channels[index]
         state = ch.write_state
         if state == RW_STATE_MSB:
             ch.load_count(val << 8)
@@ -266,15 +278,11 @@ class PIT(ISADevice):
             ch.write_state = RW_STATE_WORD0
         else:
             if state == 0:
-                guest_error(f"i8254: counter {addr} written before its mode was programmed")
+                guest_error(f"i8254: counter {index} written before its mode was programmed")
             ch.load_count(val)
 
-    def _ioport_read(self, addr: int, size: int) -> int:
-        addr &= 3
-        if addr == 3:
-            guest_error("i8254: read of the write-only control word register")
-            return 0
-        ch = self.channels[addr]
+    def _counter_read(self, index: int, sub: int, size: int) -> int:
+        ch = self.channels[index]
         if ch.status_latched:
             ch.status_latched = 0
             return ch.status
