@@ -127,16 +127,18 @@ class RegisterBlock:
 
     ``offset_mask`` folds aliases (a window whose registers repeat);
     ``unknown_read`` is what an access matching no register reads (a guest
-    error is logged and writes are dropped).
+    error worded by ``unknown_fmt`` is logged and writes are dropped).
     """
 
     def __init__(self, device, name: str, regs: tuple[Reg, ...], offset_mask: int = -1,
-                 unknown_read: int = 0):
+                 unknown_read: int = 0,
+                 unknown_fmt: str = "{name}: {what} of unknown register offset 0x{offset:x}"):
         self.device = device
         self.name = name
         self.regs = regs
         self.offset_mask = offset_mask
         self.unknown_read = unknown_read
+        self.unknown_fmt = unknown_fmt
         self.file = RegisterFile(name, tuple(r for r in regs if r.read is None
                                              or r.write is None))
         self.decode: dict[int, Reg] = {}
@@ -157,9 +159,10 @@ class RegisterBlock:
         self.file[name] = value
 
     def _find(self, offset: int, what: str) -> Reg | None:
-        r = self.decode.get(offset & self.offset_mask)
+        offset &= self.offset_mask
+        r = self.decode.get(offset)
         if r is None:
-            guest_error(f"{self.name}: {what} of unknown register offset 0x{offset:x}")
+            guest_error(self.unknown_fmt.format(name=self.name, what=what, offset=offset))
         return r
 
     def read(self, offset: int, size: int) -> int:
