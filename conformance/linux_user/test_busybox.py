@@ -58,3 +58,20 @@ def tree(tmp_path):
 def test_tree_applet(busybox, tree, args):
     mismatch = compare([busybox] + args, cwd=str(tree))
     assert mismatch is None, mismatch
+
+
+@pytest.mark.conformance
+def test_writer_to_closed_pipe_dies_of_sigpipe(busybox):
+    """seq writing into a pipe whose reader has gone: killed by SIGPIPE like natively."""
+    import subprocess
+
+    from .runner import emulator_argv, emulator_env
+
+    def status(argv, env=None):
+        w = subprocess.Popen(argv, stdout=subprocess.PIPE, env=env)
+        w.stdout.readline()
+        w.stdout.close()
+        return w.wait(timeout=300)
+    native = status([busybox, "seq", "1", "1000000"])
+    emulated = status(emulator_argv() + [busybox, "seq", "1", "1000000"], emulator_env())
+    assert native == emulated == -13
