@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections import deque
 
+from qemu_py.hw.core.vmstate import Sub, VMState
 from qemu_py.hw.isa.isa_bus import ISADevice
 from qemu_py.hw.misc.registers import Field, Reg, RegisterBlock
 from qemu_py.memory import Endian, MemoryRegion, MemoryRegionOps
@@ -73,6 +74,15 @@ class SerialState:
 
     STATE = ("divider", "rbr", "thr", "tsr", "ier", "iir", "lcr", "mcr", "lsr", "msr", "scr",
              "fcr", "thr_ipending", "timeout_ipending", "recv_fifo_itl", "char_transmit_time")
+    VMSTATE = VMState("serial", 1, STATE + ("recv_fifo", "xmit_fifo"),
+                      timers=("fifo_timeout_timer",), post_load="post_load")
+
+    def post_load(self) -> str | None:
+        if len(self.recv_fifo) > UART_FIFO_LENGTH or len(self.xmit_fifo) > UART_FIFO_LENGTH:
+            return "FIFO longer than 16 bytes"
+        if not 0 <= self.divider <= 0xffff:
+            return f"divider 0x{self.divider:x} out of range"
+        return None
 
     def __init__(self, owner, irq, clock, baudbase: int = 115200):
         self.owner = owner
@@ -366,6 +376,7 @@ ISA_SERIAL_IRQ = (4, 3, 4, 3)
 
 @register_type("isa-serial", "isa-device", desc="ISA 16550A UART")
 class ISASerial(ISADevice):
+    VMSTATE = VMState("isa-serial", 1, (Sub("serial", SerialState.VMSTATE),))
     CATEGORY = "Input devices"
     PROPS = [
         DeviceProp("index", "uint32", 0xffffffff),

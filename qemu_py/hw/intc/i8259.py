@@ -18,6 +18,7 @@ Gpio: 8 unnamed inputs (IR0-7), 1 unnamed output (INT). The pair
 
 from __future__ import annotations
 
+from qemu_py.hw.core.vmstate import VMState
 from qemu_py.hw.isa.isa_bus import ISADevice
 from qemu_py.hw.misc.registers import Field, Reg, RegisterBlock
 from qemu_py.memory import Endian, MemoryRegion, MemoryRegionOps
@@ -46,6 +47,15 @@ class I8259(ISADevice):
     STATE = ("last_irr", "irr", "imr", "isr", "priority_add", "irq_base", "read_reg_select",
              "poll", "special_mask", "init_state", "auto_eoi", "rotate_on_auto_eoi",
              "special_fully_nested_mode", "init4", "single_mode", "ltim", "elcr")
+    VMSTATE = VMState("i8259", 1, STATE, post_load="post_load")
+
+    def post_load(self) -> str | None:
+        if not 0 <= self.init_state <= 3:
+            return f"init_state {self.init_state} invalid"
+        for name in ("irr", "imr", "isr", "elcr", "last_irr"):
+            if not 0 <= getattr(self, name) <= 0xff:
+                return f"{name} 0x{getattr(self, name):x} is not 8 bits"
+        return None
 
     def __init__(self):
         super().__init__()

@@ -19,6 +19,7 @@ on an unmasked pin), interrupt remapping, the delivery-status bit (always 0).
 
 from __future__ import annotations
 
+from qemu_py.hw.core.vmstate import VMState
 from qemu_py.hw.misc.registers import Field, Reg, RegisterBlock
 from qemu_py.memory import Endian, MemoryRegion, MemoryRegionOps
 from qemu_py.qom import Device, DeviceProp, register_type
@@ -64,6 +65,13 @@ RO_BITS = REMOTE_IRR | DELIVS
 @register_type("ioapic", "device", desc="I/O APIC", user_creatable=False)
 class IOAPIC(Device):
     PROPS = [DeviceProp("version", "uint8", 0x20)]
+    VMSTATE = VMState("ioapic", 1, ("apic_id", "ioregsel", "irr", "ioredtbl"),
+                      post_load="post_load")
+
+    def post_load(self) -> str | None:
+        if len(self.ioredtbl) != IOAPIC_NUM_PINS:
+            return f"{len(self.ioredtbl)} redirection entries, not {IOAPIC_NUM_PINS}"
+        return None
 
     def __init__(self):
         super().__init__()

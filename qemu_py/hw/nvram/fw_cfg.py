@@ -23,6 +23,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+from qemu_py.hw.core.vmstate import VMState
 from qemu_py.hw.misc.registers import Reg, RegisterBlock
 from qemu_py.memory import Endian, MemoryRegion, MemoryRegionOps
 from qemu_py.qom import Device, DeviceProp, register_type
@@ -84,6 +85,13 @@ class FWCfgIO(Device):
         DeviceProp("dma_enabled", "bool", True),
         DeviceProp("x-file-slots", "uint16", FW_CFG_FILE_SLOTS),
     ]
+    VMSTATE = VMState("fw_cfg", 1, ("cur_entry", "cur_offset", "dma_addr"),
+                      post_load="post_load")
+
+    def post_load(self) -> str | None:
+        if self.cur_offset < 0:
+            return f"negative data offset {self.cur_offset}"
+        return None
 
     def __init__(self):
         super().__init__()

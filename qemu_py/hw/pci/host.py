@@ -14,6 +14,7 @@ all-ones and writes are dropped). Absent functions read all-ones.
 
 from __future__ import annotations
 
+from qemu_py.hw.core.vmstate import VMState
 from qemu_py.hw.misc.registers import Field, Reg, RegisterBlock
 from qemu_py.memory import Endian, MemoryRegion, MemoryRegionOps
 from qemu_py.qom import Device, register_type
@@ -32,6 +33,8 @@ ENABLE = ADDRESS_REGS[0].field("ENABLE")
 @register_type("pci-host-bridge", "device", abstract=True, desc="PCI host bridge",
                user_creatable=False)
 class PCIHostBridge(Device):
+    VMSTATE = VMState("pci-host-bridge", 1, ("config_reg",))
+
     def __init__(self):
         super().__init__()
         self.machine = None

@@ -29,6 +29,7 @@ bit 5 channel-2 output. There is no audio backend.
 
 from __future__ import annotations
 
+from qemu_py.hw.core.vmstate import Sub, VMState
 from qemu_py.hw.isa.isa_bus import ISADevice
 from qemu_py.hw.misc.registers import Field, Reg, RegisterBlock
 from qemu_py.memory import Endian, MemoryRegion, MemoryRegionOps
@@ -62,6 +63,7 @@ class PITChannel:
     STATE = ("count", "latched_count", "count_latched", "status_latched", "status",
              "read_state", "write_state", "write_latch", "rw_mode", "mode", "bcd", "gate",
              "count_load_time", "next_transition_time")
+    VMSTATE = VMState("i8254-channel", 1, STATE, timers=("irq_timer",), post_load="post_load")
 
     def __init__(self, pit: PIT, index: int):
         self.pit = pit
@@ -70,6 +72,13 @@ class PITChannel:
             setattr(self, name, 0)
         self.irq_timer = None          # channel 0 only
         self.irq_disabled = False
+
+    def post_load(self) -> str | None:
+        if not 1 <= self.count <= 0x10000:
+            return f"channel {self.index} count 0x{self.count:x} out of range"
+        if not 0 <= self.mode <= 5 or not 0 <= self.rw_mode <= 3:
+            return f"channel {self.index} mode {self.mode} / access {self.rw_mode} invalid"
+        return None
 
     def now(self) -> int:
         return self.pit.clock.now()
@@ -190,6 +199,7 @@ class PITChannel:
 @register_type("isa-pit", "isa-device", desc="ISA i8254 PIT", user_creatable=False)
 class PIT(ISADevice):
     PROPS = [DeviceProp("iobase", "uint32", 0x40)]
+    VMSTATE = VMState("i8254", 1, (Sub("channels", PITChannel.VMSTATE),))
 
     def __init__(self):
         super().__init__()
