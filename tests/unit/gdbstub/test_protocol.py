@@ -136,6 +136,8 @@ def test_sstep_flags(gdb):
     assert c.command(b"Qqemu.sstep=5") == b"OK"
     assert c.command(b"qqemu.sstep") == b"0x5"
     assert c.command(b"Qqemu.sstep=7") == b"OK"
+    assert c.command(b"Qqemu.sstep=8") == b"E22"          # not a supported bit
+    assert c.command(b"qqemu.sstep") == b"0x7"
 
 
 def test_ctrl_c_stops_a_running_guest(gdb):
