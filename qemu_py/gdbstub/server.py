@@ -43,6 +43,8 @@ class GdbServer:
         self.sstep_flags = SSTEP_ENABLE | SSTEP_NOIRQ | SSTEP_NOTIMER
         self.waiting = False             # a resume is outstanding: a stop reply is owed
         self.connected = False
+        self.in_packet = False           # a packet handler is running
+        self.exit_pending = False        # the machine shut down during it: W00 owed
         target.on_stop = self._on_stop
         target.on_exit(self._on_exit)
         chardev.attach(self)
@@ -117,12 +119,16 @@ class GdbServer:
     def _on_exit(self):
         """The machine shuts down: the debugger learns the process exited (QEMU's
         gdb_exit: ``W00`` in system emulation, whatever the exit status)."""
-        if self.connected:
+        if not self.connected:
+            return
+        if self.in_packet:
+            self.exit_pending = True     # after the packet's own reply (qRcmd "quit": OK)
+        else:
             self._reply(b"W00")
 
     def _kill(self):
         error_report("QEMU: Terminated via GDBstub")
-        self._on_exit()
+        self._reply(b"W00")
         self.connected = False
         self.target.kill()
 
@@ -134,12 +140,18 @@ class GdbServer:
         handler = _HANDLERS.get(c)
         if handler is None:
             return self._reply(b"")
+        self.in_packet = True
         try:
             out = handler(self, p[1:])
         except (ValueError, IndexError):
             out = E22
+        finally:
+            self.in_packet = False
         if out is not None:
             self._reply(out)
+        if self.exit_pending:
+            self.exit_pending = False
+            self._reply(b"W00")
 
     def _tid(self, t: int) -> int:
         return 1 if t <= 0 else t

@@ -253,3 +253,36 @@ def test_detach_lets_the_guest_run_to_its_normal_exit(gdb):
 def test_dash_s_is_gdb_on_tcp_port_1234():
     from qemu_py.cli import parse_args
     assert parse_args(["-s"]).gdb == "tcp::1234" == parse_args(["-gdb", "tcp::1234"]).gdb
+
+
+def _fresh(tmp_path):
+    path = str(tmp_path / "sock")
+    proc = start_emulator(path)
+    return GdbClient(path), proc
+
+
+def test_shutdown_while_attached_sends_W00_after_the_reply(tmp_path):
+    c, proc = _fresh(tmp_path)
+    try:
+        assert c.command(b"qRcmd," + b"quit".hex().encode()) == b"OK"
+        assert c.read_packet() == b"W00"            # QEMU's gdb_exit, whatever the status
+        assert proc.wait(timeout=60) == 0
+    finally:
+        c.close()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_kill_sends_W00_and_ends_with_status_0(tmp_path):
+    c, proc = _fresh(tmp_path)
+    try:
+        assert c.command(b"vKill;1") == b"OK"
+        assert c.read_packet() == b"W00"
+        assert proc.wait(timeout=60) == 0
+        assert proc.stderr.read().decode().endswith(": QEMU: Terminated via GDBstub\n")
+    finally:
+        c.close()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
