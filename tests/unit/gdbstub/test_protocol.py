@@ -258,7 +258,11 @@ def test_dash_s_is_gdb_on_tcp_port_1234():
 def _fresh(tmp_path):
     path = str(tmp_path / "sock")
     proc = start_emulator(path)
-    return GdbClient(path), proc
+    c = GdbClient(path)
+    # no acks: the client must not write once the emulator may have exited
+    assert c.command(b"QStartNoAckMode") == b"OK"
+    c.ack = False
+    return c, proc
 
 
 def test_shutdown_while_attached_sends_W00_after_the_reply(tmp_path):
