@@ -8,7 +8,7 @@ from .runner import compare
 
 
 @pytest.mark.conformance
-@pytest.mark.parametrize("name", ["signals", "memory", "processes", "threads"])
+@pytest.mark.parametrize("name", ["signals", "memory", "processes", "threads", "restart"])
 def test_static_program(programs, name):
     mismatch = compare([programs[name]])
     assert mismatch is None, mismatch

@@ -14,7 +14,7 @@ import os
 import sys
 
 from qemu_py.system.log import unimp
-from qemu_py.target.i386.state import REGS
+from qemu_py.target.i386.state import REGS, RIP
 
 from . import signal as gsig
 from . import sys_file, sys_mem, sys_proc
@@ -27,6 +27,8 @@ ARG_REGS = (7, 6, 2, 10, 8, 9)          # rdi rsi rdx r10 r8 r9
 _PIPE_WRITERS = {"write", "writev", "pwrite64", "sendfile"}
 # calls that may sleep in the host: the other guest threads run meanwhile
 BLOCKING = {0, 1, 7, 17, 18, 23, 35, 42, 61, 230, 270, 271}
+# never restarted after a handler, as Linux: sleeps and waits for events (-EINTR)
+_NEVER_RESTARTED = {7, 23, 34, 35, 130, 230, 270, 271}
 _HANDLERS = {}
 for _mod in (sys_file, sys_mem, sys_proc, gsig):
     for _n in dir(_mod):
@@ -121,10 +123,29 @@ class Process:
         nr = self.reg(0)
         args = [self.reg(r) for r in ARG_REGS]
         ret = self.syscall(nr, args)
+        if ret == -errno.EINTR and nr not in _NEVER_RESTARTED and self._restart_after_signal():
+            cpu.env_q[RIP] = (cpu.env_q[RIP] - 2) & 0xFFFF_FFFF_FFFF_FFFF   # re-run syscall
+            ret = nr
         if ret is not None:
             cpu.env_q[REGS] = ret & 0xFFFF_FFFF_FFFF_FFFF
         if self.signals.pending:
             cpu.request_exit()
+
+    def _restart_after_signal(self) -> bool:
+        """A call interrupted by a signal is restarted when every deliverable pending
+        signal is ignored or has an SA_RESTART handler (the kernel's -ERESTARTSYS)."""
+        st = self.signals
+        due = [s for s, _ in st.pending if not st.blocked & (1 << (s - 1))]
+        if not due:
+            return False
+        for s in due:
+            act = st.actions[s]
+            if act.handler == gsig.SIG_DFL and s in gsig.IGNORED_BY_DEFAULT:
+                continue
+            if act.handler == gsig.SIG_IGN or act.flags & gsig.SA_RESTART:
+                continue
+            return False
+        return True
 
     def syscall(self, nr: int, args) -> int | None:
         entry = SYSCALLS.get(nr)
