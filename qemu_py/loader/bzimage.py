@@ -3,8 +3,8 @@
 No firmware runs: as a boot loader would, :func:`prepare_bzimage` reads the
 setup header (offset 0x1f1 of the file), loads the protected-mode kernel at
 1 MiB, builds the zero page (``boot_params``: a copy of the setup header,
-``type_of_loader``, ``cmd_line_ptr``, the initrd and the E820 map of the
-board's RAM) and returns a :class:`~qemu_py.loader.x86boot.KernelBoot` whose
+``type_of_loader``, ``cmd_line_ptr``, the initrd, the E820 map of the
+board's RAM and ``acpi_rsdp_addr`` when the board has ACPI tables) and returns a :class:`~qemu_py.loader.x86boot.KernelBoot` whose
 entry state is
 
 * the 64-bit entry (load address + 0x200) when the kernel sets
@@ -28,7 +28,7 @@ import struct
 from .elf import LoaderError
 from .files import read_image_file
 from .x86boot import (GDT_ADDR, EntryState, KernelBoot, SegmentState, _memory_map,
-                      _Image)
+                      _Image, place_acpi)
 
 HDR_MAGIC = b"HdrS"
 MIN_PROTOCOL = 0x0206            # cmdline_size and initrd_addr_max exist from 2.06
@@ -43,6 +43,7 @@ CMDLINE_ADDR = 0x20000
 E820_MAX = 128
 
 # setup header / boot_params offsets (Documentation/arch/x86/boot.rst, zero-page.rst)
+OFF_ACPI_RSDP_ADDR = 0x070
 OFF_ALT_MEM_K = 0x1E0
 OFF_E820_ENTRIES = 0x1E8
 OFF_SETUP_SECTS = 0x1F1
@@ -161,6 +162,9 @@ def prepare_bzimage(machine, cfg, data: bytes | None = None) -> KernelBoot:
                               f"kernel and 0x{top:x}")
         out.write(addr, initrd)
         struct.pack_into("<II", zp, OFF_RAMDISK_IMAGE, addr, len(initrd))
+    rsdp = place_acpi(out, machine)
+    if rsdp:
+        struct.pack_into("<Q", zp, OFF_ACPI_RSDP_ADDR, rsdp)
     mmap = mmap[:E820_MAX]
     zp[OFF_E820_ENTRIES] = len(mmap)
     for i, (a, s, t) in enumerate(mmap):

@@ -18,7 +18,9 @@ and paging off:
   whose strings are the file name and arguments, as QEMU; ELF64 images are
   accepted too (QEMU refuses them), loaded by physical address;
 * PVH: EBX = ``hvm_start_info`` version 1 (magic 0x336ec578) with the
-  command line, the initrd as the single module and an E820-style memory map.
+  command line, the initrd as the single module, an E820-style memory map
+  and ``rsdp_paddr`` when the board has ACPI tables (``machine.acpi_tables``,
+  placed in the reserved 0x9fc00-0x9ffff area, see ``qemu_py.hw.acpi``).
 
 As SeaBIOS would have done before such a kernel runs, the local APIC's
 LINT0 is set to ExtINT and LINT1 to NMI, so the 8259 reaches the CPU.
@@ -176,6 +178,16 @@ class _Image:
         self.blobs.append((addr, bytes(data) + bytes(memsz - len(data))))
 
 
+def place_acpi(out: _Image, machine) -> int:
+    """Write the board's ACPI tables (``machine.acpi_tables``, if any) and return
+    the RSDP's address for the boot protocol to pass on (0 without ACPI)."""
+    tables = getattr(machine, "acpi_tables", None)
+    if tables is None:
+        return 0
+    out.write(tables.base, tables.blob)
+    return tables.rsdp
+
+
 def _modules(out: _Image, cfg, start: int):
     """Load -initrd modules page-aligned from START: [(addr, size, string)]."""
     mods = []
@@ -297,8 +309,9 @@ def _load_pvh(out: _Image, machine, cfg, img, entry) -> EntryState:
     modlist = PVH_INFO + 0x40
     memmap = modlist + 32 * len(mods)
     cmd_addr = memmap + 24 * len(mmap)
+    rsdp = place_acpi(out, machine)
     info = struct.pack("<IIIIQQQQII", PVH_MAGIC, 1, 0, len(mods), modlist if mods else 0,
-                       cmd_addr, 0, memmap, len(mmap), 0)
+                       cmd_addr, rsdp, memmap, len(mmap), 0)
     out.write(PVH_INFO, info)
     blob = b"".join(struct.pack("<QQQQ", a, s, 0, 0) for a, s, _ in mods)
     blob += b"".join(struct.pack("<QQII", a, s, t, 0) for a, s, t in mmap)

@@ -11,8 +11,13 @@ virtio devices (``-device virtio-balloon-device``) sit on the eight
 virtio-mmio transports, created when the first virtio device is plugged
 (``qemu_py/hw/virtio/virtio_mmio.py``).
 
+With ``acpi`` on (the default) the ACPI PM block sits at 0x600 (SCI on IRQ
+9, S5 soft-off, the PM timer) and static tables at 0x9fc00 are handed to a
+directly booted kernel; QEMU's microvm uses the hardware-reduced ACPI GED
+instead, which is not modelled, nor is a reset register (no 0xcf9, no i8042).
+
 Not modelled: PCI Express (``pcie=on`` is refused), the second I/O APIC,
-ACPI, option ROMs and the kernel command-line auto-extension.
+option ROMs and the kernel command-line auto-extension.
 """
 
 from __future__ import annotations
@@ -87,6 +92,7 @@ class MicrovmMachine(Machine):
                 ser.backend = chardevs[0]
                 ser.set_property("index", 0)
                 self.attach_device(ser)
+        x86.init_acpi(self, reset_port=None, i8042=False)
         self.fw_cfg = x86.setup_fw_cfg(self, self.below_4g, self.above_4g)
 
     def plug_user_device(self, dev):

@@ -13,7 +13,11 @@ Layout (as QEMU 7.2 builds it, minus what is not modelled):
   ``device[3]`` PIIX3 (01.0) with ``isa.0``, ``device[4]``/``device[5]``
   the 8259 pair, ``device[9]`` the RTC (0x70), ``device[10]`` the PIT
   (0x40), ``device[11]`` port 0x61, then one ``isa-serial`` per ``-serial``
-  (0x3f8, 0x2f8, ...); ``/machine/fw_cfg`` (0x510, DMA 0x514); port sinks
+  (0x3f8, 0x2f8, ...), then the ``i8042`` keyboard controller (0x60/0x64);
+  ``/machine/acpi-pm`` the ACPI PM block (0x600, SCI on IRQ 9) with the
+  static ACPI tables at 0x9fc00 for direct kernel boot (``acpi=off`` drops
+  both; QEMU's PIIX4 PM function is a PCI device 01.3 set up by firmware);
+  ``/machine/fw_cfg`` (0x510, DMA 0x514); port sinks
   0x80 and 0xf0; PIIX3 reset control at 0xcf9.
 * Interrupts: ISA IRQ N -> GSI N -> 8259 input N and I/O APIC input N (the
   I/O APIC wires input 0 to pin 2); PCI INTx through the PIIX3 PIRQ routers.
@@ -21,8 +25,9 @@ Layout (as QEMU 7.2 builds it, minus what is not modelled):
 The slots QEMU fills with devices qemu-py does not have yet (device[0] the
 CPU, [1] kvmvapic, [6] VGA, [7] HPET, [8]) are left free so the numbering of
 the rest matches QEMU's. Not modelled: CPU (the TCG issue adds it), HPET,
-VGA, the default NIC, IDE/USB/ACPI functions of the PIIX, the i8042, the DMA
-controllers, port 92 and SMM.
+VGA, the default NIC, IDE/USB functions of the PIIX, the PIIX4 PM as a PCI
+function, the PS/2 keyboard and mouse behind the i8042, the DMA controllers,
+port 92 and SMM.
 """
 
 from __future__ import annotations
@@ -54,7 +59,7 @@ class PCMachine(Machine):
     MACHINE_PROPS = {
         "max-ram-below-4g": "Maximum ram below the 4G boundary (32bit boundary)",
         "hpet": "Enable/disable high precision event timer emulation (not modelled)",
-        "acpi": "Enable ACPI (not modelled)",
+        "acpi": "Enable ACPI",
         "smm": "Enable SMM (not modelled)",
         "vmport": "Enable vmport (not modelled)",
         "pit": "Enable i8254 PIT",
@@ -119,7 +124,7 @@ class PCMachine(Machine):
         mem.add_subregion(IOAPIC_DEFAULT_BASE, ioapic.mmio)
         self.gsi.ioapic = ioapic
 
-        for name in ("hpet", "acpi", "smm", "vmport", "sata"):
+        for name in ("hpet", "smm", "vmport", "sata"):
             if self.machine_prop(name) is not None:
                 from qemu_py.system.log import unimp
                 unimp(f"pc: machine property {name} is accepted but not modelled")
@@ -155,7 +160,9 @@ class PCMachine(Machine):
             ser.set_property("index", index)
             self.unattached_slot(ser, slot)
             slot += 1
+        x86.init_i8042(self, self.unattached, f"device[{slot}]")
 
+        x86.init_acpi(self, reset_port=0xcf9, i8042=True)
         self.fw_cfg = x86.setup_fw_cfg(self, self.below_4g, self.above_4g)
 
     def cmos_init(self, rtc):

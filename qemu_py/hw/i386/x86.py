@@ -173,6 +173,39 @@ def load_linux(machine, fw, below: int):
         fw.add_bytes(fwc.FW_CFG_INITRD_DATA, initrd)
 
 
+ACPI_TABLES_BASE = 0x9FC00          # the reserved top KiB below 640 KiB (EBDA)
+
+
+def init_acpi(machine, reset_port: int | None, i8042: bool):
+    """``acpi=on`` (the default): the PM block at 0x600 and the static tables
+    (``machine.acpi_tables``) that the direct-boot loaders place and point
+    the kernel at; ``system_powerdown`` presses the ACPI power button."""
+    machine.acpi_tables = None
+    machine.acpi_pm = None
+    if parse_onoffauto(machine, "acpi") == "off":
+        return
+    from qemu_py.hw.acpi.pm import ACPIPMBlock
+    from qemu_py.hw.acpi.tables import AcpiConfig, build_tables
+    pm = machine.acpi_pm = ACPIPMBlock()
+    pm.machine = machine
+    pm.isa_bus = machine.isa_bus
+    machine.attach_device(pm, machine, "acpi-pm")
+    cfg = AcpiConfig(pm_base=pm.prop("iobase"), reset_port=reset_port, i8042=i8042)
+    machine.acpi_tables = build_tables(ACPI_TABLES_BASE, cfg)
+    machine.powerdown_request = pm.power_button
+
+
+def init_i8042(machine, parent=None, name: str | None = None):
+    from qemu_py.hw.input.i8042 import I8042
+    kbd = machine.i8042 = I8042()
+    kbd.machine = machine
+    if parent is None:
+        machine.attach_device(kbd)
+    else:
+        machine.attach_device(kbd, parent, name)
+    return kbd
+
+
 def parse_onoffauto(machine, name: str, default: str = "auto") -> str:
     val = machine.machine_prop(name, default)
     if val in ("on", "yes", "true"):

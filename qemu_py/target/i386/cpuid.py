@@ -76,6 +76,15 @@ EFER_SUPPORTED = EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE
 VENDOR = "GenuineIntel"             # the default; X86CPU.vendor may name another
 VENDOR_INTEL, VENDOR_AMD = "GenuineIntel", "AuthenticAMD"
 BRAND = b"QEMU Virtual CPU version 2.5+".ljust(48, b"\0")
+MAX_BASIC_LEAF = 0x16
+# The TSC (cpu.tsc) counts virtual-clock nanoseconds and the local APIC timer counts
+# one bus tick per nanosecond before its divider: both run at exactly 1 GHz, so leaf
+# 0x15 states it (crystal 1 GHz, TSC/crystal ratio 1/1) and leaf 0x16 gives the
+# base, maximum and bus frequencies in MHz. Linux then skips PIT calibration (and
+# takes the crystal as the APIC timer rate), which a slow emulated PIT defeats.
+TSC_HZ = 1_000_000_000
+LEAF15 = (1, 1, TSC_HZ, 0)
+LEAF16 = (TSC_HZ // 10**6, TSC_HZ // 10**6, TSC_HZ // 10**6, 0)
 
 
 def _regs(s: bytes):
@@ -87,7 +96,7 @@ def cpuid(cpu, leaf: int, subleaf: int) -> tuple[int, int, int, int]:
     v = _regs(getattr(cpu, "vendor", VENDOR).encode())
     apic_id = cpu.cpu_index if cpu is not None else 0
     if leaf == 0:
-        return 0xD, v[0], v[2], v[1]
+        return MAX_BASIC_LEAF, v[0], v[2], v[1]
     fp = FP_EDX if getattr(cpu, "fp_enabled", False) else 0
     if leaf == 1:
         eax = (6 << 8) | (6 << 4) | 3           # family 6, model 6, stepping 3
@@ -97,6 +106,10 @@ def cpuid(cpu, leaf: int, subleaf: int) -> tuple[int, int, int, int]:
         return (0, LEAF7_EBX, 0, 0) if subleaf == 0 else (0, 0, 0, 0)
     if leaf == 0xD:
         return 0, 0, 0, 0
+    if leaf == 0x15:
+        return LEAF15
+    if leaf == 0x16:
+        return LEAF16
     if leaf == 0x80000000:
         return 0x80000008, v[0], v[2], v[1]
     if leaf == 0x80000001:
@@ -106,8 +119,8 @@ def cpuid(cpu, leaf: int, subleaf: int) -> tuple[int, int, int, int]:
         return r[0], r[1], r[2], r[3]
     if leaf == 0x80000008:
         return 0x3028, 0, 0, 0                   # 40 physical, 48 virtual address bits
-    if leaf > 0xD and leaf < 0x80000000:
-        return cpuid(cpu, 0xD, subleaf)          # Intel: out of range -> highest basic leaf
+    if MAX_BASIC_LEAF < leaf < 0x80000000:
+        return cpuid(cpu, MAX_BASIC_LEAF, subleaf)   # Intel: out of range -> highest basic leaf
     return 0, 0, 0, 0
 
 

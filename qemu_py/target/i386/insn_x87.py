@@ -7,6 +7,11 @@ FLDLN2 FLDL2T FLDLG2, FXCH. Arithmetic: FADD FSUB FSUBR FMUL FDIV FDIVR in
 their memory, register and pop forms, FIADD & co., FCHS FABS FSQRT FRNDINT
 FTST FXAM, FCOM/FCOMP/FCOMPP/FUCOM*/FCOMI/FUCOMI(P) (C0 C2 C3 or ZF PF CF).
 
+The control and state group (FNINIT FNCLEX FNOP FWAIT FNSTCW FLDCW FNSTSW
+FINCSTP FDECSTP FFREE) is exact and decodes on every CPU: kernels run FNINIT,
+FNSTSW and FNSTCW while probing the FPU (Linux's early FPU init does, whatever
+CPUID says). The data and arithmetic forms decode only with ``fp=True``.
+
 Deviation (documented): registers hold 80-bit images in the CPU state, but
 arithmetic is done in IEEE binary64, so results are rounded to double
 precision (QEMU uses softfloat extended precision); exceptions are masked
@@ -28,6 +33,7 @@ from .cpuid import VENDOR_AMD
 from .state import (CC_C, CC_P, CC_Z, EXCP06_ILLOP, EXCP07_PREX, FPDP, FPIP, FPOP, FPREGS,
                     FPSTT, FPTAGS, FPUC, FPUS, HF_EM_MASK, HF_TS_MASK, MXCSR, XMM)
 from .translate import G_CC_SRC, code_name
+from .translate import insn as insn_state
 from .translate import insn_opt as insn
 
 M64 = 0xFFFF_FFFF_FFFF_FFFF
@@ -363,13 +369,13 @@ def _mem_args(s, insn):
     return [s.ea(insn), s.const(_mem_fmt(insn), I32), s.const(s.mmu_idx, I32)]
 
 
-@insn("FNINIT", "FINIT")
+@insn_state("FNINIT", "FINIT")
 def gen_FNINIT(s, insn):
     if fpu_check(s):
         s.c.call(H_FNINIT, [], [])
 
 
-@insn("FNCLEX", "FCLEX", "FNOP")
+@insn_state("FNCLEX", "FCLEX", "FNOP")
 def gen_FNCLEX(s, insn):
     if fpu_check(s) and code_name(insn.code) != "FNOP":
         t = s.tmp()
@@ -379,13 +385,13 @@ def gen_FNCLEX(s, insn):
         s.c.gen_st_i64(t, 8 * _S)
 
 
-@insn("WAIT")
+@insn_state("WAIT")
 def gen_FWAIT(s, insn):
     if s.flags & HF_TS_MASK and s.flags & (1 << 9):       # TS and MP
         s.gen_exception(EXCP07_PREX)
 
 
-@insn("FNSTCW_M2BYTE", "FSTCW_M2BYTE")
+@insn_state("FNSTCW_M2BYTE", "FSTCW_M2BYTE")
 def gen_FNSTCW(s, insn):
     if fpu_check(s):
         t = s.tmp()
@@ -393,13 +399,13 @@ def gen_FNSTCW(s, insn):
         s.st(s.ea(insn), 1, t)
 
 
-@insn("FLDCW_M2BYTE")
+@insn_state("FLDCW_M2BYTE")
 def gen_FLDCW(s, insn):
     if fpu_check(s):
         s.c.call(H_FLDCW, [], [s.ld(s.ea(insn), 1)])
 
 
-@insn("FNSTSW_M2BYTE", "FSTSW_M2BYTE", "FNSTSW_AX", "FSTSW_AX")
+@insn_state("FNSTSW_M2BYTE", "FSTSW_M2BYTE", "FNSTSW_AX", "FSTSW_AX")
 def gen_FNSTSW(s, insn):
     if fpu_check(s):
         t = s.tmp()
@@ -525,13 +531,13 @@ def gen_FXAM(s, insn):
         s.c.call(H_FXAM, [], [])
 
 
-@insn("FINCSTP", "FDECSTP")
+@insn_state("FINCSTP", "FDECSTP")
 def gen_FINCSTP(s, insn):
     if fpu_check(s):
         s.c.call(H_FINCDEC, [], [s.const(1 if code_name(insn.code) == "FINCSTP" else -1, I32)])
 
 
-@insn("FFREE_STI", "FFREEP_STI")
+@insn_state("FFREE_STI", "FFREEP_STI")
 def gen_FFREE(s, insn):
     if fpu_check(s):
         s.c.call(H_FFREE, [], [s.const(_sti(insn, 0), I32)])

@@ -121,9 +121,11 @@ def test_microvm_devices_and_no_pci(qtest):
 
 
 def test_microvm_switches(machine):
-    m = machine("-M", "microvm,pit=off,rtc=off,isa-serial=off,pic=off", "-accel", "qtest")
+    m = machine("-M", "microvm,pit=off,rtc=off,isa-serial=off,pic=off,acpi=off", "-accel", "qtest")
     names = {d.TYPE_NAME for d in m.isa_bus.devices}
     assert names == set()
+    m = machine("-M", "microvm,pit=off,rtc=off,isa-serial=off,pic=off", "-accel", "qtest")
+    assert {d.TYPE_NAME for d in m.isa_bus.devices} == {"acpi-pm-block"}
     from tests.unit.hw.launch_errors import run_and_capture
     assert "pcie=on is not supported" in run_and_capture(machine="microvm,pcie=on")
     assert "No 'PCI' bus found for device 'pci-testdev'" in \

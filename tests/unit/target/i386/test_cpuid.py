@@ -60,3 +60,22 @@ def test_sse42_is_complete_and_advertised():
     assert all(getattr(iced_x86.Code, f) in HANDLERS for f in SSE42_FORMS)
     _, _, ecx, _ = cpuid(None, 1, 0)
     assert ecx >> 20 & 1
+
+
+def test_linux_tsc_calibration_reads_1ghz_from_leaf_15_and_16():
+    """Linux's PIT calibration failed ("Fast TSC calibration failed", then "Marking
+    TSC unstable"): leaves 0x15/0x16 give the TSC rate, which is the virtual clock's."""
+    from qemu_py.target.i386.cpuid import cpuid
+    assert cpuid(None, 0, 0)[0] == 0x16
+    eax, ebx, ecx, _ = cpuid(None, 0x15, 0)
+    assert ecx * ebx // eax == 1_000_000_000
+    assert cpuid(None, 0x16, 0)[:3] == (1000, 1000, 1000)
+    assert cpuid(None, 0x17, 0) == cpuid(None, 0x16, 0)     # out of range: highest leaf
+
+
+def test_tsc_counts_virtual_nanoseconds():
+    from qemu_py.target.i386.cpu import X86CPU
+    from qemu_py.memory import AddressSpace, MemoryRegion
+    cpu = X86CPU(AddressSpace(MemoryRegion("m", 1 << 20), "mem"))
+    cpu.time_ns = lambda: 2_000_000_000
+    assert cpu.tsc() == 2_000_000_000                     # 1 GHz: the rate leaf 0x15 states

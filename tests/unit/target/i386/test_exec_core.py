@@ -229,7 +229,7 @@ def test_tb_size_limit(bed):
 
 
 def test_instruction_without_a_handler_raises_ud_and_is_logged_under_unimp():
-    """FNINIT (db e3) has no handler while x87 is off: the guest gets #UD at
+    """FLD1 (d9 e8) has no handler while x87 arithmetic is off: the guest gets #UD at
     its address, and ``-d unimp`` names the instruction."""
     bed = X86Bed()
     lines = []
@@ -237,10 +237,10 @@ def test_instruction_without_a_handler_raises_ud_and_is_logged_under_unimp():
     LOG.items = {"unimp"}
     LOG.write = lambda t: lines.append(t)
     try:
-        bed.load(bytes.fromhex("dbe3") + asm("hlt"))
+        bed.load(bytes.fromhex("d9e8") + asm("hlt"))
         bed.cpu.exec(1000)
     finally:
         LOG.items, LOG.write = old
     assert bed.exception_vector() == 6
     assert bed.rq(bed.cpu.gpr(4)) == CODE            # #UD reports the instruction itself
-    assert f"x86: no handler for fninit at {CODE:#x}: raising #UD\n" in lines
+    assert f"x86: no handler for fld1 at {CODE:#x}: raising #UD\n" in lines

@@ -185,6 +185,17 @@ def test_approximate_floating_point_decodes_only_when_enabled():
     assert bed.exception_vector() is None
 
 
+def test_linux_fpu_probe_fninit_fnstsw_fnstcw_decode_on_the_default_cpu():
+    """Linux's early FPU init ran FNINIT on the default CPU and took #UD: the exact
+    control/state group decodes whether or not the approximate arithmetic does."""
+    bed = X86Bed("python", fp=False)
+    bed.run("fninit; fnstsw ax; mov bx, ax; fnstcw [rdi]; mov cx, [rdi]; fwait",
+            rdi=DATA, rax=0xFFFF)
+    assert bed.exception_vector() is None
+    st = bed.state()
+    assert st["rbx"] & 0xFFFF == 0 and st["rcx"] & 0xFFFF == 0x037F
+
+
 def test_unimplemented_extensions_are_not_advertised():
     from qemu_py.target.i386.cpuid import cpuid
     _, _, c, _ = cpuid(None, 1, 0)

@@ -91,7 +91,7 @@ def test_invalid_opcode(bed):
 
 
 def test_cpuid_and_rdmsr_wrmsr(bed):
-    st = run_case(bed, "cpuid", {"rax": 0}, {"rax": 0xD, "rbx": 0x756E6547, "rdx": 0x49656E69,
+    st = run_case(bed, "cpuid", {"rax": 0}, {"rax": 0x16, "rbx": 0x756E6547, "rdx": 0x49656E69,
                                            "rcx": 0x6C65746E})
     assert st
     run_case(bed, "mov ecx, 0xC0000082; mov eax, 0x11223344; mov edx, 0x55; wrmsr; "
