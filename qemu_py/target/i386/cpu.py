@@ -48,7 +48,10 @@ def make_backend(name: str, dump_dir: str | None = None):
         return InterpBackend()
     if name == "python":
         return PyBackend(dump_dir=dump_dir)
-    raise ValueError(f"unknown TCG backend '{name}' (known: interp, python)")
+    if name == "llvm":
+        from qemu_py.tcg.llvm import LLVMBackend
+        return LLVMBackend(dump_dir=dump_dir)
+    raise ValueError(f"unknown TCG backend '{name}' (known: interp, python, llvm)")
 
 
 def _bit_offset_displacement(ins, val) -> int:

@@ -7,7 +7,7 @@ also checked with random operands against ``semantics.evaluate``.
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from rt import RAM_SIZE, Fault, IRRuntime
+from rt import RAM_SIZE, Fault, IRRuntime, make_backend
 
 from qemu_py.tcg.interp import InterpBackend
 from qemu_py.tcg.ir import (BITS, I32, I64, MASK, CallFlags, Cond, Helper, MemOp, MemOpIdx)
@@ -277,7 +277,7 @@ def test_self_chaining_loops_inside_one_call(backend):
     c.exit_tb(3)
     tb = TranslationBlock(0x1000, 0, 0, 0, 0x1000)
     tb.jmp_target[0] = 0x1000
-    be = InterpBackend() if backend == "interp" else PyBackend()
+    be = make_backend(backend)
     be.compile(tb, c.ops, rt)
     rt.set(rt.r[1], 1000)
     rt.set(rt.budget, 2 * 10)
