@@ -150,6 +150,8 @@ class TCGEngine:
         if tb.invalid:
             return
         tb.invalid = True
+        if tb.invalid_cell is not None:
+            tb.invalid_cell.value = 1            # native code sees it at its back edge
         self.invalidations += 1
         self.htable.pop(tb.key, None)
         if self.jmp_cache.get(tb.pc) is tb:
@@ -209,6 +211,8 @@ class TCGEngine:
     def tb_flush(self):
         for tb in list(self.htable.values()):
             tb.invalid = True
+            if tb.invalid_cell is not None:
+                tb.invalid_cell.value = 1
             tb.jmp_dest[0] = tb.jmp_dest[1] = None
         self.htable.clear()
         self.jmp_cache.clear()

@@ -25,6 +25,7 @@ class TranslationBlock:
     __slots__ = ("pc", "cs_base", "flags", "cflags", "phys_pc", "pages", "size", "icount",
                  "insn_data", "jmp_target", "jmp_dest", "incoming", "fn", "invalid",
                  "ops", "source", "line_insn", "code_name", "exec_count", "fn_native", "llvm_ir",
+                 "invalid_cell",
                  "__weakref__")
 
     def __init__(self, pc: int, cs_base: int, flags: int, cflags: int, phys_pc: int):
@@ -49,6 +50,7 @@ class TranslationBlock:
         self.exec_count = 0
         self.fn_native = None                 # the native function (llvm backend)
         self.llvm_ir: str | None = None       # its LLVM IR text (llvm backend)
+        self.invalid_cell = None              # a native word set with ``invalid`` (llvm)
 
     @property
     def key(self):

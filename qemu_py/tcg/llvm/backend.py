@@ -131,7 +131,9 @@ class LLVMBackend:
         ln = self._link(rt)
         name = f"tb_{tb.pc:x}_{next(_seq)}"
         try:
-            low = Lowering(name, tb, ops, ln.addrs, rt.exit_global, ln.helper_index)
+            cell = ctypes.c_uint64(0)
+            low = Lowering(name, tb, ops, ln.addrs, rt.exit_global, ln.helper_index,
+                           chain_self=rt.chaining, invalid_addr=ctypes.addressof(cell))
             text = low.generate() + DECLS
             (addr,) = self.jit.compile(text, [name])
         except Unsupported as e:
@@ -144,6 +146,7 @@ class LLVMBackend:
         native = _NATIVE(addr)
         tb.fn = _wrapper(native, tb, rt, ln)
         tb.fn_native = native
+        tb.invalid_cell = cell
         tb.ops = ops
         tb.source = None
         tb.code_name = "llvm:" + name

@@ -51,7 +51,8 @@ def _sv(v: int, bits: int) -> int:
 
 
 class Lowering:
-    def __init__(self, name: str, tb, ops: list, addrs, exit_global, helper_index):
+    def __init__(self, name: str, tb, ops: list, addrs, exit_global, helper_index,
+                 chain_self: bool = False, invalid_addr: int = 0):
         self.name = name
         self.tb = tb
         self.ops = ops
@@ -65,6 +66,9 @@ class Lowering:
         self.used_g: dict[int, object] = {}     # offset -> Temp
         self.assigned_g: dict[int, object] = {}
         self.dead = False
+        self.chain_self = chain_self     # goto_tb to the TB's own start: a native loop
+        self.invalid_addr = invalid_addr  # the TB's invalid word (checked at a back edge)
+        self.self_loop = False
 
     # -- values ------------------------------------------------------------------------
     def tmp(self) -> str:
@@ -170,6 +174,8 @@ class Lowering:
             head.append(f"  %g{off} = alloca {_ty(t.type)}")
         head.append("  %argv = alloca [8 x i64]")
         self.load_globals(self.used_g)
+        self.lines.append("  br label %top")
+        self.lines.append("top:")
         for op in self.ops:
             self.op(op)
         if not self.dead:
@@ -211,6 +217,20 @@ class Lowering:
             nxt = self.ops[i + 1] if i + 1 < len(self.ops) else None
             if nxt is None or nxt.opdef.base != "exit_tb" or nxt.args[0] != a[0] + 1:
                 raise Unsupported("goto_tb not followed by its exit_tb")
+            if self.chain_self and self.tb.jmp_target[a[0]] == self.tb.pc:
+                # chained to itself: the globals stay in registers, the TB's own budget
+                # test runs again; device code run by this pass may have invalidated it
+                self.self_loop = True
+                if self.side_effects():
+                    w, c = self.tmp(), self.tmp()
+                    self.emit(f"{w} = load volatile i64, ptr {self.ptr(self.invalid_addr)}")
+                    self.emit(f"{c} = icmp eq i64 {w}, 0")
+                    leave = self.new_block()
+                    self.emit(f"br i1 {c}, label %top, label %{leave}")
+                    self.lines.append(f"{leave}:")
+                    return               # the exit_tb that follows leaves
+                self.emit("br label %top")
+                self.dead = True
             return
         if base == "lookup_and_goto_ptr":
             self.ret(RET_LOOKUP)
@@ -231,6 +251,9 @@ class Lowering:
             self.env_st(op)
             return
         self.pure(op)
+
+    def side_effects(self) -> bool:
+        return any(op.opdef.base in ("qemu_ld", "qemu_st", "call") for op in self.ops)
 
     def cond(self, cond: Cond, x, y, type_) -> str:
         if cond == Cond.ALWAYS:
