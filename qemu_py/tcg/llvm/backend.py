@@ -34,7 +34,8 @@ M64 = 0xFFFF_FFFF_FFFF_FFFF
 class _Addrs:
     """Host addresses the generated code is built against (one runtime)."""
 
-    def __init__(self, env, fault, ld, st, helper, tlb):
+    def __init__(self, env, fault, ld, st, helper, tlb, current):
+        self.current = current
         self.env = env
         self.fault = fault
         self.ld = ld
@@ -54,6 +55,8 @@ class _RuntimeLink:
         self.rt = rt
         self.tlb = NativeTLB(rt)
         self.fault = ctypes.c_uint64(0)
+        self.current = ctypes.c_uint64(0)      # id of the native TB running (its entry writes it)
+        self.tbs: dict[int, TranslationBlock] = {}
         self.exc: BaseException | None = None
         self.helpers: list = []
         self.helper_ids: dict[int, int] = {}
@@ -64,7 +67,16 @@ class _RuntimeLink:
         self.addrs = _Addrs(env, ctypes.addressof(self.fault),
                             ctypes.cast(self._ld, ctypes.c_void_p).value,
                             ctypes.cast(self._st, ctypes.c_void_p).value,
-                            ctypes.cast(self._helper, ctypes.c_void_p).value, self.tlb)
+                            ctypes.cast(self._helper, ctypes.c_void_p).value, self.tlb,
+                            ctypes.addressof(self.current))
+
+    def sync_current(self):
+        """Tell the engine which TB native code is running (a chain moves it on)."""
+        eng = getattr(self.rt, "engine", None)
+        if eng is not None:
+            tb = self.tbs.get(self.current.value)
+            if tb is not None:
+                eng.current_tb = tb
 
     def helper_index(self, h) -> int:
         k = self.helper_ids.get(id(h))
@@ -82,6 +94,7 @@ class _RuntimeLink:
 
     def ld(self, addr, memop, mmu_idx, insn):
         try:
+            self.sync_current()
             v = self.rt.ld_slow(addr, memop, mmu_idx)
             self.tlb.fill(mmu_idx, addr >> 12)
             return v
@@ -90,6 +103,7 @@ class _RuntimeLink:
 
     def st(self, addr, value, memop_idx, insn):
         try:
+            self.sync_current()
             mmu_idx = memop_idx >> 8
             self.rt.st_slow(addr, value, memop_idx & 0xFF, mmu_idx)
             self.tlb.fill(mmu_idx, addr >> 12)
@@ -99,6 +113,7 @@ class _RuntimeLink:
 
     def helper(self, idx, argv, insn):
         try:
+            self.sync_current()
             h = self.helpers[idx]
             args = [argv[k] & (0xFFFF_FFFF if ty == 0 else M64) for k, ty in enumerate(h.args)]
             r = h.func(self.rt.cpu, *args) if h.pass_cpu else h.func(*args)
@@ -108,11 +123,19 @@ class _RuntimeLink:
 
 
 class LLVMBackend:
-    """Compiles each TB into native code; falls back to the Python backend per TB."""
+    """Compiles each TB into native code; falls back to the Python backend per TB.
+
+    With ``tier_after`` set (the ``auto`` backend), a TB starts as Python code
+    behind a counting wrapper and is compiled natively on its ``tier_after``-th
+    execution; cold code never pays LLVM's compile time.
+    """
 
     name = "llvm"
 
-    def __init__(self, opt: int = 2, dump_dir: str | None = None):
+    def __init__(self, opt: int = 2, dump_dir: str | None = None, tier_after: int = 0):
+        self.tier_after = tier_after
+        if tier_after:
+            self.name = "auto"
         self.jit = JIT(opt)
         self.fallback = PyBackend(dump_dir=dump_dir)
         self.links: dict[int, _RuntimeLink] = {}
@@ -127,32 +150,85 @@ class LLVMBackend:
         return ln
 
     def compile(self, tb: TranslationBlock, ops: list, rt: Runtime) -> None:
-        t0 = time.perf_counter_ns()
+        if not self.tier_after:
+            self.compile_native(tb, ops, rt)
+            return
+        self.fallback.compile(tb, ops, rt)
+        pyfn = tb.fn
+        chaining = rt.chaining
+        n = self.tier_after
+
+        def counting():
+            tb.exec_count += 1
+            if tb.exec_count >= n and not tb.invalid:
+                saved = rt.chaining
+                rt.chaining = chaining
+                try:
+                    self.compile_native(tb, ops, rt)
+                finally:
+                    rt.chaining = saved
+                return tb.fn()
+            return pyfn()
+
+        counting.__qualname__ = f"tier_tb_{tb.pc:x}"
+        tb.fn = counting
+
+    def compile_native(self, tb: TranslationBlock, ops: list, rt: Runtime) -> None:
+        t0 = time.process_time_ns()
         ln = self._link(rt)
         name = f"tb_{tb.pc:x}_{next(_seq)}"
         try:
             cell = ctypes.c_uint64(0)
+            slots = (ctypes.c_uint64 * 2)()
+            tb_id = next(_seq)
             low = Lowering(name, tb, ops, ln.addrs, rt.exit_global, ln.helper_index,
-                           chain_self=rt.chaining, invalid_addr=ctypes.addressof(cell))
+                           chain_self=rt.chaining, invalid_addr=ctypes.addressof(cell),
+                           slots_addr=ctypes.addressof(slots) if rt.chaining else 0,
+                           tb_id=tb_id)
             text = low.generate() + DECLS
             (addr,) = self.jit.compile(text, [name])
         except Unsupported as e:
             reason = str(e)
             self.fallbacks[reason] = self.fallbacks.get(reason, 0) + 1
-            self.fallback.compile(tb, ops, rt)
-            tb.code_name = tb.code_name or "python"
-            self.compile_ns += time.perf_counter_ns() - t0
+            if not self.tier_after:
+                self.fallback.compile(tb, ops, rt)
+            self.compile_ns += time.process_time_ns() - t0
             return
         native = _NATIVE(addr)
         tb.fn = _wrapper(native, tb, rt, ln)
         tb.fn_native = native
         tb.invalid_cell = cell
+        tb.native_slots = slots
+        ln.tbs[tb_id] = tb
+        tb.native_id = tb_id
+        # links made while this TB was Python code (auto tier) become native ones
+        for slot in (0, 1):
+            self.link(tb, slot, tb.jmp_dest[slot])
+        for src, slot in tb.incoming:
+            self.link(src, slot, tb)
         tb.ops = ops
         tb.source = None
         tb.code_name = "llvm:" + name
         tb.llvm_ir = text
         self.compiled += 1
-        self.compile_ns += time.perf_counter_ns() - t0
+        self.compile_ns += time.process_time_ns() - t0
+
+    @staticmethod
+    def link(src: TranslationBlock, slot: int, dst: TranslationBlock | None):
+        """The engine chained (or, with DST None, unchained) SRC's goto_tb SLOT."""
+        slots = src.native_slots
+        if slots is None:
+            return
+        if dst is None or dst.fn_native is None or dst.invalid:
+            slots[slot] = 0
+        else:
+            slots[slot] = ctypes.cast(dst.fn_native, ctypes.c_void_p).value
+
+    @staticmethod
+    def retire(tb: TranslationBlock):
+        """TB is invalid: its slots no longer lead anywhere."""
+        if tb.native_slots is not None:
+            tb.native_slots[0] = tb.native_slots[1] = 0
 
     def restore_point(self, tb: TranslationBlock, exc: BaseException):
         if not tb.code_name.startswith("llvm:"):
@@ -165,12 +241,17 @@ class LLVMBackend:
 
 
 def _wrapper(native, tb: TranslationBlock, rt: Runtime, ln: _RuntimeLink):
-    jmp = tb.jmp_dest
+    tbs = ln.tbs
+    cur = ln.current
+    engine = getattr(rt, "engine", None)
 
     def run():
         r = native()
+        last = tbs[cur.value]          # a native chain may have ended in another TB
+        if engine is not None:
+            engine.current_tb = last
         if r == EXIT_SLOT0 or r == EXIT_SLOT1:
-            d = jmp[r - 1]
+            d = last.jmp_dest[r - 1]
             return d if d is not None else r
         if r < RET_LOOKUP:
             return r
@@ -178,9 +259,12 @@ def _wrapper(native, tb: TranslationBlock, rt: Runtime, ln: _RuntimeLink):
             return rt.lookup_tb()
         if r == RET_FAULT:
             e, ln.exc = ln.exc, None
+            if e is None:
+                raise RuntimeError(f"llvm backend: TB at pc {last.pc:#x} reported a fault "
+                                   "without an exception")
             ln.fault.value = 0
             raise e
-        raise RuntimeError(f"llvm backend: TB at pc {tb.pc:#x} returned {r:#x}")
+        raise RuntimeError(f"llvm backend: TB at pc {last.pc:#x} returned {r:#x}")
 
     run.__qualname__ = f"llvm_tb_{tb.pc:x}"
     return run

@@ -52,7 +52,8 @@ def _sv(v: int, bits: int) -> int:
 
 class Lowering:
     def __init__(self, name: str, tb, ops: list, addrs, exit_global, helper_index,
-                 chain_self: bool = False, invalid_addr: int = 0):
+                 chain_self: bool = False, invalid_addr: int = 0, slots_addr: int = 0,
+                 tb_id: int = 0):
         self.name = name
         self.tb = tb
         self.ops = ops
@@ -69,6 +70,8 @@ class Lowering:
         self.chain_self = chain_self     # goto_tb to the TB's own start: a native loop
         self.invalid_addr = invalid_addr  # the TB's invalid word (checked at a back edge)
         self.self_loop = False
+        self.slots_addr = slots_addr      # two native successor pointers (goto_tb links)
+        self.tb_id = tb_id                # written to the current-TB word on entry
 
     # -- values ------------------------------------------------------------------------
     def tmp(self) -> str:
@@ -174,6 +177,7 @@ class Lowering:
             head.append(f"  %g{off} = alloca {_ty(t.type)}")
         head.append("  %argv = alloca [8 x i64]")
         self.load_globals(self.used_g)
+        self.lines.append(f"  store volatile i64 {self.tb_id}, ptr {self.ptr(self.a.current)}")
         self.lines.append("  br label %top")
         self.lines.append("top:")
         for op in self.ops:
@@ -231,6 +235,21 @@ class Lowering:
                     return               # the exit_tb that follows leaves
                 self.emit("br label %top")
                 self.dead = True
+                return
+            if self.slots_addr:
+                # a linked successor runs at once, in place of this frame
+                self.store_globals()
+                sp, fp, c = self.tmp(), self.tmp(), self.tmp()
+                self.emit(f"{sp} = getelementptr i64, ptr {self.ptr(self.slots_addr)}, i64 {a[0]}")
+                self.emit(f"{fp} = load volatile ptr, ptr {sp}")
+                self.emit(f"{c} = icmp ne ptr {fp}, null")
+                go, stay = self.new_block(), self.new_block()
+                self.emit(f"br i1 {c}, label %{go}, label %{stay}")
+                self.lines.append(f"{go}:")
+                r = self.tmp()
+                self.emit(f"{r} = musttail call i64 {fp}()")
+                self.emit(f"ret i64 {r}")
+                self.lines.append(f"{stay}:")
             return
         if base == "lookup_and_goto_ptr":
             self.ret(RET_LOOKUP)
