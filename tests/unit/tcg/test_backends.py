@@ -9,9 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rt import RAM_SIZE, Fault, IRRuntime, make_backend
 
-from qemu_py.tcg.interp import InterpBackend
 from qemu_py.tcg.ir import (BITS, I32, I64, MASK, CallFlags, Cond, Helper, MemOp, MemOpIdx)
-from qemu_py.tcg.pybackend import PyBackend
 from qemu_py.tcg.semantics import evaluate
 from qemu_py.tcg.tb import TranslationBlock
 
