@@ -74,6 +74,9 @@ class TCGEngine:
         cpu.mmu.watch_hook = self.check_watchpoint
         rt = cpu.rt
         rt.lookup_tb = self._lookup_for_chain
+        rt.engine = self
+        self._link = getattr(backend, "link", None)       # native chaining (llvm backend)
+        self._retire = getattr(backend, "retire", None)
 
     # -- configuration --------------------------------------------------------------------
     def set_chaining(self, on: bool):
@@ -151,6 +154,10 @@ class TCGEngine:
         if tb.invalid:
             return
         tb.invalid = True
+        if tb.invalid_cell is not None:
+            tb.invalid_cell.value = 1            # native code sees it at its back edge
+        if self._retire is not None:
+            self._retire(tb)
         self.invalidations += 1
         self.htable.pop(tb.key, None)
         if self.jmp_cache.get(tb.pc) is tb:
@@ -167,6 +174,8 @@ class TCGEngine:
         for src, slot in tb.incoming:
             if src.jmp_dest[slot] is tb:
                 src.jmp_dest[slot] = None
+                if self._link is not None:
+                    self._link(src, slot, None)
         tb.incoming = []
         for slot in (0, 1):
             dst = tb.jmp_dest[slot]
@@ -210,6 +219,10 @@ class TCGEngine:
     def tb_flush(self):
         for tb in list(self.htable.values()):
             tb.invalid = True
+            if tb.invalid_cell is not None:
+                tb.invalid_cell.value = 1
+            if self._retire is not None:
+                self._retire(tb)
             tb.jmp_dest[0] = tb.jmp_dest[1] = None
         self.htable.clear()
         self.jmp_cache.clear()
@@ -319,6 +332,8 @@ class TCGEngine:
                     and last_tb.jmp_dest[last_slot] is None):
                 last_tb.jmp_dest[last_slot] = tb
                 tb.incoming.append((last_tb, last_slot))
+                if self._link is not None:
+                    self._link(last_tb, last_slot, tb)
             last_tb = None
             if log_exec:
                 LOG.write(f"Trace {self.cpu_index}: {id(tb):#x} [{cs_base:016x}/{pc:016x}/"
@@ -331,6 +346,7 @@ class TCGEngine:
                 while r.__class__ is TranslationBlock:
                     self.current_tb = tb = r
                     r = tb.fn()
+                tb = self.current_tb      # native code may have chained on to other TBs
             except GuestFault as e:
                 self.restore_after_fault(self.current_tb, e)
                 self.current_tb = None

@@ -24,7 +24,9 @@ CF_LAST_IO = 0x400        # cflags: reserved (I/O as the last instruction)
 class TranslationBlock:
     __slots__ = ("pc", "cs_base", "flags", "cflags", "phys_pc", "pages", "size", "icount",
                  "insn_data", "jmp_target", "jmp_dest", "incoming", "fn", "invalid",
-                 "ops", "source", "line_insn", "code_name", "exec_count", "__weakref__")
+                 "ops", "source", "line_insn", "code_name", "exec_count", "fn_native", "llvm_ir",
+                 "invalid_cell", "native_slots", "native_id",
+                 "__weakref__")
 
     def __init__(self, pc: int, cs_base: int, flags: int, cflags: int, phys_pc: int):
         self.pc = pc
@@ -46,6 +48,11 @@ class TranslationBlock:
         self.line_insn: list[int] | None = None
         self.code_name = ""
         self.exec_count = 0
+        self.fn_native = None                 # the native function (llvm backend)
+        self.llvm_ir: str | None = None       # its LLVM IR text (llvm backend)
+        self.invalid_cell = None              # a native word set with ``invalid`` (llvm)
+        self.native_slots = None              # native successor per goto_tb slot (llvm)
+        self.native_id = 0
 
     @property
     def key(self):
@@ -87,6 +94,7 @@ class Runtime:
         self.exit_global = None
         self.page_bits = 12
         self.chaining = True
+        self.engine = None            # the TCGEngine running this runtime's code
 
 
 class GuestFault(Exception):

@@ -1,8 +1,9 @@
 """The TCG accelerator: puts an x86-64 vCPU into an x86 machine and runs it.
 
-``-accel tcg[,backend=python|interp][,dump=DIR][,fp=on]``: the backend that
+``-accel tcg[,backend=python|interp|llvm|auto][,dump=DIR][,fp=on]``: the backend that
 makes TBs runnable (the Python-code backend by default, the IR interpreter as
-the reference), an optional directory receiving every generated TB's Python
+the reference, native code through LLVM, or ``auto``: Python code first,
+LLVM for TBs that ran 64 times), an optional directory receiving every generated TB's Python
 source, and the approximate x87 floating point (also enabled by ``-cpu max``;
 see ``target/i386/insn_x87.py``; SSE/SSE2 floating point is exact and always
 on). ``-icount shift=N`` makes the virtual clock advance 2**N ns per
@@ -59,9 +60,9 @@ class TCGAccel:
         self.machine = machine
         self.cfg = cfg
         backend = props.get("backend", "python")
-        if backend not in ("python", "interp"):
+        if backend not in ("python", "interp", "llvm", "auto"):
             raise TCGConfigError(f"-accel tcg,backend={backend}: unknown backend "
-                                 "(known: python, interp)")
+                                 "(known: python, interp, llvm, auto)")
         self.shift = parse_icount(cfg.icount)
         clock = vm.clock
         fp = props.get("fp", "off") == "on" or (cfg.cpu or "").split(",")[0] == "max"

@@ -13,6 +13,15 @@ from qemu_py.tcg.tb import Runtime, TranslationBlock
 RAM_SIZE = 0x10000
 
 
+def make_backend(name):
+    if name == "interp":
+        return InterpBackend()
+    if name == "llvm":
+        from qemu_py.tcg.llvm import LLVMBackend
+        return LLVMBackend()
+    return PyBackend()
+
+
 class Fault(Exception):
     def __init__(self, addr):
         super().__init__(f"fault at {addr:#x}")
@@ -67,7 +76,7 @@ class IRRuntime(Runtime):
 
     def compile(self, backend_name, ctx, pc=0x1000):
         tb = TranslationBlock(pc, 0, 0, 0, pc)
-        backend = InterpBackend() if backend_name == "interp" else PyBackend()
+        backend = make_backend(backend_name)
         backend.compile(tb, ctx.ops, self)
         return tb, backend
 

@@ -79,8 +79,8 @@ def test_icount_clock_follows_instructions(tmp_path):
 
 
 @pytest.mark.parametrize("opt,msg", [
-    (["-accel", "tcg,backend=llvm"], "-accel tcg,backend=llvm: unknown backend (known: python, "
-                                     "interp)"),
+    (["-accel", "tcg,backend=jit"], "-accel tcg,backend=jit: unknown backend (known: python, "
+                                    "interp, llvm, auto)"),
     (["-icount", "shift=auto"], "-icount shift=auto: adaptive instruction counting is not "
                                 "supported by qemu-py; give a number 0..10"),
 ])       # (an out-of-range shift is refused by the command line: tests/unit/test_cli_errors.py)

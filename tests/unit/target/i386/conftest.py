@@ -8,7 +8,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from harness import X86Bed  # noqa: E402
 
 
-@pytest.fixture(params=["interp", "python"])
+@pytest.fixture(params=["interp", "python", "llvm"])
 def backend(request):
     return request.param
 

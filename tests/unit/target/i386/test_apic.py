@@ -107,7 +107,7 @@ def test_priority_masks_lower_vectors():
 def test_wrmsr_apic_base_relocates_and_disables_the_register_page():
     """TCG maps the APIC where IA32_APIC_BASE says (as under KVM): WRMSR moves the page,
     clearing the global enable unmaps it, and the old page decodes nothing."""
-    for backend in ("python", "interp"):
+    for backend in ("python", "interp", "llvm"):
         bed = X86Bed(backend)
         clock = VirtualClock("manual")
         clock.enable()

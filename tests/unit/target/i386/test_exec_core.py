@@ -192,7 +192,7 @@ def test_both_backends_agree_on_a_longer_program():
         mov rdx, rax; shr rdx, 3; adc rax, rdx; popcnt rsi, rax; add rdi, rsi
         dec rcx; jnz 1b; hlt""")
     states = []
-    for be in ("interp", "python"):
+    for be in ("interp", "python", "llvm"):
         bed = X86Bed(be)
         bed.load(prog)
         bed.cpu.exec(10 ** 6)
