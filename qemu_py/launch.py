@@ -24,13 +24,7 @@ from .system.error import error_report, prog_name
 from .system.log import LOG
 from .system.mainloop import MainLoop
 from .system.runstate import VM
-
-ACCELERATORS = ("qtest", "tcg", "kvm")
-
-
-class StartupError(Exception):
-    pass
-
+from .system.startup import ACCELERATORS, StartupError
 
 def _err(msg: str) -> int:
     return error_report(msg)
@@ -314,7 +308,9 @@ def _exit_with_parent():
         pass
 
 
-def run(cfg: MachineConfig, argv: list[str]) -> int:
+def answer_info(cfg: MachineConfig) -> int | None:
+    """``-version`` and ``-help`` (and ``-xxx help``): print the answer and return
+    the exit status; None when the command line asks for a run."""
     if cfg.version:
         print(helptext.version_text(), end="")
         return 0
@@ -327,9 +323,11 @@ def run(cfg: MachineConfig, argv: list[str]) -> int:
         return 1 if cfg.help == "d" else 0           # QEMU exits 1 after -d help
     if cfg.exit_with_parent:
         _exit_with_parent()
-    from .accel.tcg.default_guest import run_default_guest, wants_default_guest
-    if wants_default_guest(cfg, argv):
-        return run_default_guest(argv)
+    return None
+
+
+def run(cfg: MachineConfig) -> int:
+    """Build the machine CFG describes and run it; the exit status."""
     emu = Emulator(cfg)
     try:
         emu.build()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import socket
 
-from qemu_py.cli import parse_args
+from qemu_py.cmdline import parse_args
 from qemu_py.launch import Emulator
 
 

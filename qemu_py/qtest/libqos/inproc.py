@@ -51,7 +51,7 @@ class InProcessQTest(LibqtestCalls):
     """QTest-compatible accessors (readl, memwrite, qmp, hmp, ...) in process."""
 
     def __init__(self, args=(), accel: str = "qtest", target: str = "x86_64") -> None:
-        from qemu_py.cli import parse_args
+        from qemu_py.cmdline import parse_args
         from qemu_py.launch import Emulator
         from qemu_py.qtest.log import QTestLog
         from qemu_py.qtest.server import QTestServer
