@@ -130,6 +130,7 @@ class Emulator:
 
         if cfg.qtest is not None:
             from .qtest.log import QTestLog
+            from .qtest.board import register_board_commands
             from .qtest.server import QTestServer
             try:
                 chr_ = self._chardev_for(cfg.qtest, "qtest", None)
@@ -140,9 +141,7 @@ class Emulator:
             except OSError as e:
                 raise StartupError(f"-qtest-log {cfg.qtest_log}: {e.strerror}") from None
             self.qtest = QTestServer(vm, chr_, log, clock_commands=(accel == "qtest"))
-            extensions = getattr(machine, "qtest_commands", None)
-            for name, handler in (extensions() if extensions else {}).items():
-                self.qtest.register_extension(name, handler)
+            register_board_commands(self.qtest, machine)
             vm.qtest = self.qtest
 
         machine.serial_chardevs = self._serial_backends()
