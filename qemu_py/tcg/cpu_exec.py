@@ -57,6 +57,7 @@ class TCGEngine:
         self.page_tbs: dict[int, list[TranslationBlock]] = {}
         self.current_tb: TranslationBlock | None = None
         self.cflags_next = 0
+        self.cflags_default = 0     # 1 | CF_NOCHAIN: one instruction per TB (-one-insn-per-tb)
         self.chaining = True
         self.translations = 0
         self.invalidations = 0
@@ -299,7 +300,7 @@ class TCGEngine:
             self.bp_skip_pc = None
             if sstep:
                 self.cflags_next = 1 | CF_NOCHAIN
-            cflags = self.cflags_next
+            cflags = self.cflags_next or self.cflags_default
             self.cflags_next = 0
             try:
                 tb = self.tb_find(pc, cs_base, flags, cflags)

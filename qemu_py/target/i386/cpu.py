@@ -391,6 +391,12 @@ class X86CPU:
         mask = self._sp_mask()
         self.set_gpr(4, (self.gpr(4) & ~mask) | ((self.gpr(4) + n) & mask))
 
+    def syscall(self, next_eip: int):
+        """SYSCALL: into the guest kernel through the STAR/LSTAR MSRs (linux-user mode
+        overrides this to run the call itself)."""
+        from .seg_helper import helper_syscall
+        helper_syscall(self, next_eip)
+
     # -- exceptions -------------------------------------------------------------------------------
     def raise_exception(self, vector: int, err: int = 0):
         raise X86Exception(vector, err)

@@ -211,8 +211,7 @@ def helper_lret(cpu, shift: int, addend: int):
 
 
 def helper_syscall(cpu, next_eip: int):
-    from .seg_helper import helper_syscall as f
-    f(cpu, next_eip)
+    cpu.syscall(next_eip)
 
 
 def helper_sysret(cpu, dflag64: int):
