@@ -213,14 +213,6 @@ def parse_args(argv: list[str], environ) -> tuple[UserOptions, str | None, list[
     return o, argv[i], argv[i + 1:], None
 
 
-def reexec_command(options: UserOptions, path: bytes, argv: list[bytes]) -> list:
-    """The command line that runs PATH with ARGV under a new emulator (guest execve)."""
-    cmd = [sys.executable, "-m", "qemu_py.user"] + options.passthrough
-    argv0 = argv[0] if argv else path
-    cmd += ["-0", argv0, "--", path] + argv[1:]
-    return cmd
-
-
 def guest_environment(o: UserOptions, environ) -> list[bytes]:
     env = dict(environ)
     for k in [k for k in env if k.startswith("QEMU_")]:

@@ -14,6 +14,8 @@ import os
 import struct
 import sys
 
+from . import signal as gsig
+from .guest_exit import GuestExit
 from .memory import SegFault
 
 ARCH_SET_GS, ARCH_SET_FS, ARCH_GET_FS, ARCH_GET_GS = 0x1001, 0x1002, 0x1003, 0x1004
@@ -24,7 +26,6 @@ FUTEX_WAIT, FUTEX_WAKE = 0, 1
 
 
 def _exit(p, status: int):
-    from .process import GuestExit
     raise GuestExit(status & 0xFF)
 
 
@@ -171,7 +172,6 @@ def sys_execve(p, a):
         path = interp
     elif not head.startswith(b"\x7fELF"):
         return -errno.ENOEXEC
-    from .main import reexec_command
     cmd = reexec_command(p.options, path, argv)
     sys.stdout.flush()
     sys.stderr.flush()
@@ -212,7 +212,6 @@ def sys_futex(p, a):
 
 
 def sys_kill(p, a):
-    from . import signal as gsig
     pid, sig = a[0] - (1 << 64) if a[0] >> 63 else a[0], a[1] & 0xFFFF_FFFF
     if pid in (p.pid, 0) and 0 < sig < 65 and pid == p.pid:
         gsig.queue(p, sig, code=0)
@@ -229,7 +228,6 @@ def sys_tkill(p, a):
 
 
 def sys_tgkill(p, a):
-    from . import signal as gsig
     tgid, tid, sig = a[0] & 0xFFFF_FFFF, a[1] & 0xFFFF_FFFF, a[2] & 0xFFFF_FFFF
     if tid == p.pid and tgid == p.pid:
         if not 0 <= sig < 65:
@@ -245,6 +243,14 @@ def sys_tgkill(p, a):
 
 
 def sys_pause(p, a):
-    from . import signal as gsig
     gsig.wait_for_signal(p)
     return -errno.EINTR
+
+
+def reexec_command(options, path: bytes, argv: list[bytes]) -> list:
+    """The command line that runs PATH with ARGV under a new emulator (guest
+    execve); OPTIONS: the run's UserOptions, whose ``passthrough`` it repeats."""
+    cmd = [sys.executable, "-m", "qemu_py.user"] + options.passthrough
+    argv0 = argv[0] if argv else path
+    cmd += ["-0", argv0, "--", path] + argv[1:]
+    return cmd

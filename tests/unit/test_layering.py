@@ -22,7 +22,8 @@ LAYERS = (
     ("front ends", ("qemu_py.accel", "qemu_py.monitor", "qemu_py.gdbstub",
                     "qemu_py.qtest.server", "qemu_py.qtest.commands", "qemu_py.qtest.codec",
                     "qemu_py.qtest.log", "qemu_py.qtest.board")),
-    ("launcher", ("qemu_py.cmdline", "qemu_py.help", "qemu_py.launch")),
+    ("launcher", ("qemu_py.cmdline", "qemu_py.help", "qemu_py.launch",
+                  "qemu_py.user")),                  # linux-user mode is a launcher of its own
     ("commands and harnesses", ("qemu_py.cli", "qemu_py.__main__", "qemu_py.report",
                                 "qemu_py.guests", "qemu_py.qtest")),   # the qtest clients
 )
