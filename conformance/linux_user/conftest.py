@@ -43,7 +43,7 @@ def programs(tmp_path_factory):
             continue
         path = os.path.join(HERE, "programs", src)
         freestanding = name.startswith("strace_")
-        flags = ["-nostdlib", "-fno-stack-protector"] if freestanding else []
+        flags = ["-nostdlib", "-fno-stack-protector"] if freestanding else ["-pthread"]
         subprocess.run(["gcc", "-O1", "-static", *flags, "-o", str(out / name), path],
                        check=True, capture_output=True)
         built[name] = str(out / name)

@@ -8,14 +8,14 @@ from .runner import compare
 
 
 @pytest.mark.conformance
-@pytest.mark.parametrize("name", ["signals", "memory", "processes"])
+@pytest.mark.parametrize("name", ["signals", "memory", "processes", "threads"])
 def test_static_program(programs, name):
     mismatch = compare([programs[name]])
     assert mismatch is None, mismatch
 
 
 @pytest.mark.conformance
-@pytest.mark.parametrize("name", ["signals", "memory", "processes"])
+@pytest.mark.parametrize("name", ["signals", "memory", "processes", "threads"])
 def test_dynamic_program(programs, name):
     """Through the host's ld-linux-x86-64.so.2 and libc.so.6."""
     mismatch = compare([programs[f"{name}-dynamic"]])

@@ -259,7 +259,6 @@ def run_program(o: UserOptions, program: str, args: list[str]) -> int:
     from .loader import LoadError, load_program
     from .memory import GuestMemory
     from .process import Process
-    from .signal import CORE_BY_DEFAULT, kill_self
 
     try:
         LOG.configure(o.log_items, o.log_file)
@@ -291,7 +290,15 @@ def run_program(o: UserOptions, program: str, args: list[str]) -> int:
     for r in (0, 1, 2, 3, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15):
         cpu.set_gpr(r, 0)
     proc = Process(cpu, mem, exe=proc_info.exe_path, argv=argv, options=o)
-    end = proc.run()
+    return finish(proc.run())
+
+
+def finish(end) -> int:
+    """End the emulator as the guest ended: its status, or death by its signal (with
+    QEMU's message for signals that dump core).  From a thread other than the main
+    one, the whole process exits here."""
+    import threading
+    from .signal import CORE_BY_DEFAULT, kill_self
     sys.stdout.flush()
     if end.signal:
         import signal as host_signal
@@ -300,6 +307,9 @@ def run_program(o: UserOptions, program: str, args: list[str]) -> int:
             sys.stderr.write(f"{PROG}: uncaught target signal {end.signal} ({name}) - "
                              "core dumped\n")
         kill_self(end.signal)
+    if threading.current_thread() is not threading.main_thread():
+        sys.stderr.flush()
+        os._exit(end.status)
     return end.status
 
 

@@ -68,7 +68,8 @@ def parse_spec(spec: str):
     return out
 
 
-def call_marshalled(mem, nr: int, spec, args) -> int:
+def call_marshalled(mem, nr: int, spec, args, around=None) -> int:
+    """AROUND, if given, is a context manager the host call itself runs in."""
     host_args, copy_back = [], []
     keep = []
     try:
@@ -105,7 +106,11 @@ def call_marshalled(mem, nr: int, spec, args) -> int:
             host_args.append(ctypes.addressof(buf))
     except SegFault:
         return -errno.EFAULT
-    ret = host_syscall(nr, *host_args)
+    if around is None:
+        ret = host_syscall(nr, *host_args)
+    else:
+        with around():
+            ret = host_syscall(nr, *host_args)
     if ret < 0 and ret > -4096:
         return ret
     try:

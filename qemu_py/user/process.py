@@ -20,11 +20,14 @@ from . import signal as gsig
 from .guest_exit import GuestExit
 from . import sys_file, sys_mem, sys_proc
 from .marshal import call_marshalled
+from .threads import SLICE, ThreadExit, ThreadGroup, end_thread
 from .strace import format_call, format_result
 from .syscall_table import MARSHAL, SYSCALLS
 
 ARG_REGS = (7, 6, 2, 10, 8, 9)          # rdi rsi rdx r10 r8 r9
 _PIPE_WRITERS = {"write", "writev", "pwrite64", "sendfile"}
+# calls that may sleep in the host: the other guest threads run meanwhile
+BLOCKING = {0, 1, 7, 17, 18, 23, 35, 42, 61, 230, 270, 271}
 _HANDLERS = {}
 for _mod in (sys_file, sys_mem, sys_proc, gsig):
     for _n in dir(_mod):
@@ -40,21 +43,66 @@ class Process:
         self.argv = argv
         self.options = options
         self.strace = options.strace
-        self.pid = os.getpid()
+        self.pid = self.tid = os.getpid()
         self.clear_child_tid = 0
         self.signals = gsig.SignalState()
+        self.group = ThreadGroup(self)
+        self.exit_status = 0
         cpu.process = self
-        mem.on_unmap = lambda start, length: cpu.invalidate_code(start, length)
+        mem.on_unmap = self._invalidate
+
+    def _invalidate(self, start: int, length: int):
+        for cpu in self.group.cpus():
+            cpu.invalidate_code(start, length)
+
+    def new_thread(self, context: bytes) -> "Process":
+        """A thread of this process starting from the register image CONTEXT: shared
+        memory, vCPU, signal actions and group; its own mask, pending signals, id."""
+        t = object.__new__(Process)
+        t.__dict__.update(self.__dict__)
+        t.context = context
+        t.clear_child_tid = 0
+        t.signals = gsig.SignalState(actions=self.signals.actions)
+        t.signals.blocked = self.signals.blocked
+        return t
+
+    def signal_deliverable(self) -> bool:
+        st = self.signals
+        return any(not st.blocked & (1 << (s - 1)) for s, _ in st.pending)
 
     # -- running -------------------------------------------------------------------------------
     def run(self) -> GuestExit:
+        """Run the main thread until the process ends."""
         gsig.install_host_handlers(self)
+        g = self.group
+        g.enter(self)
         try:
-            while True:
-                self.cpu.exec(10_000_000)
-                gsig.deliver_pending(self)
+            self._loop()
         except GuestExit as e:
             return e
+        except ThreadExit:
+            end_thread(self)
+            with g.cond:
+                while g.threads:                  # the process lives on in its threads
+                    g.cond.wait(0.05)
+            return GuestExit(self.exit_status)
+
+    def run_thread(self):
+        """The body of a thread made by clone (the group lock held)."""
+        try:
+            self._loop()
+        except ThreadExit:
+            end_thread(self)
+        except GuestExit as e:                    # exit_group or a fatal signal
+            from .main import finish
+            finish(e)
+
+    def _loop(self):
+        g = self.group
+        while True:
+            self.cpu.exec(SLICE if g.multi else 10_000_000)
+            gsig.deliver_pending(self)
+            g.let_others_run()
 
     def reg(self, i: int) -> int:
         return self.cpu.env_q[REGS + i]
@@ -82,7 +130,8 @@ class Process:
         if entry.handler is not None:
             ret = _HANDLERS[entry.handler](self, args)
         else:
-            ret = call_marshalled(self.mem, nr, MARSHAL[nr], args)
+            around = self.group.unlocked if nr in BLOCKING else None
+            ret = call_marshalled(self.mem, nr, MARSHAL[nr], args, around)
         if self.strace and ret is not None:
             self.trace(format_result(ret, entry.addr_result))
         if ret == -errno.EPIPE and entry.name in _PIPE_WRITERS:

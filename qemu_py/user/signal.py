@@ -61,8 +61,10 @@ class Action:
 
 
 class SignalState:
-    def __init__(self):
-        self.actions = [Action() for _ in range(NSIG + 1)]
+    """One thread's signal state; ACTIONS are the process's, shared by its threads."""
+
+    def __init__(self, actions=None):
+        self.actions = actions if actions is not None else [Action() for _ in range(NSIG + 1)]
         self.blocked = 0
         self.pending: list[tuple[int, bytes]] = []     # (signal, siginfo)
         self.altstack = (0, SS_DISABLE, 0)              # ss_sp, ss_flags, ss_size
@@ -317,8 +319,9 @@ def sys_sigaltstack(p, a):
 def wait_for_signal(p):
     """Sleep until a deliverable signal is pending (host signals arrive as Python handlers)."""
     st = p.signals
-    while not any(not st.blocked & _bit(s) for s, _ in st.pending):
-        time.sleep(0.01)
+    with p.group.unlocked():
+        while not any(not st.blocked & _bit(s) for s, _ in st.pending):
+            time.sleep(0.01)
 
 
 def install_host_handlers(p):

@@ -3,8 +3,8 @@
 A guest ``fork`` (or a ``clone``/``vfork`` that makes a process) forks the
 emulator: the child carries on with a copy of the guest.  ``execve`` runs the
 new program through the emulator (same options), so a guest never leaves
-emulation.  Threads (``CLONE_THREAD``) are not supported: such a clone
-answers -ENOSYS (see docs/linux-user.md).
+emulation.  Threads (``CLONE_THREAD``)
+run as host threads, one at a time (:mod:`.threads`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ ARCH_SET_GS, ARCH_SET_FS, ARCH_GET_FS, ARCH_GET_GS = 0x1001, 0x1002, 0x1003, 0x1
 CLONE_VM, CLONE_VFORK, CLONE_THREAD = 0x100, 0x4000, 0x10000
 CLONE_SETTLS, CLONE_PARENT_SETTID = 0x80000, 0x100000
 CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID = 0x200000, 0x1000000
-FUTEX_WAIT, FUTEX_WAKE = 0, 1
 
 
 def _exit(p, status: int):
@@ -30,6 +29,11 @@ def _exit(p, status: int):
 
 
 def sys_exit(p, a):
+    """The calling thread ends; the process with its last thread."""
+    if p.group.multi:
+        from .threads import ThreadExit
+        p.exit_status = a[0] & 0xFF
+        raise ThreadExit()
     _exit(p, a[0])
 
 
@@ -69,7 +73,7 @@ def sys_rseq(p, a):
 
 
 def sys_gettid(p, a):
-    return p.pid
+    return p.tid
 
 
 def sys_prctl(p, a):
@@ -128,10 +132,18 @@ def sys_fork(p, a):
 
 def sys_clone(p, a):
     flags, stack, parent_tid, child_tid, tls = a[0], a[1], a[2], a[3], a[4]
-    if flags & CLONE_THREAD or (flags & CLONE_VM and not flags & CLONE_VFORK):
+    if flags & CLONE_THREAD:
+        if not flags & CLONE_VM:
+            return -errno.EINVAL
+        from .threads import spawn
+        return spawn(p, flags, stack, parent_tid, child_tid, tls)
+    if flags & CLONE_VM and not flags & CLONE_VFORK:
         from qemu_py.system.log import unimp
-        unimp(f"clone: threads are not supported (flags {flags:#x})\n")
-        return -errno.ENOSYS
+        unimp(f"clone: a process sharing memory without being a thread (flags {flags:#x})\n")
+        return -errno.EINVAL
+    if p.group.multi:
+        from qemu_py.system.log import unimp
+        unimp("fork of a multi-threaded process: only the calling thread is copied\n")
     return _fork(p, flags, child_tid, parent_tid, tls, stack)
 
 
@@ -195,20 +207,7 @@ def _emulator_env() -> dict:
 
 
 def sys_futex(p, a):
-    """Futexes of a single-threaded process: WAKE wakes nobody, WAIT on a changed
-    word is EAGAIN; a WAIT that would sleep forever is refused with EDEADLK."""
-    uaddr, op, val = a[0], a[1] & 0x7F, a[2] & 0xFFFF_FFFF
-    if op in (FUTEX_WAKE, 10):                 # WAKE, WAKE_BITSET
-        return 0
-    if op in (FUTEX_WAIT, 9):                  # WAIT, WAIT_BITSET
-        try:
-            (cur,) = struct.unpack("<I", p.mem.read_bytes(uaddr, 4))
-        except SegFault:
-            return -errno.EFAULT
-        if cur != val:
-            return -errno.EAGAIN
-        return -errno.ETIMEDOUT if a[3] else -errno.EDEADLK
-    return -errno.ENOSYS
+    return p.group.futex(p, a[0], a[1] & 0xFFFF_FFFF, a[2], a[3], a[4], a[5])
 
 
 def sys_kill(p, a):
@@ -229,11 +228,12 @@ def sys_tkill(p, a):
 
 def sys_tgkill(p, a):
     tgid, tid, sig = a[0] & 0xFFFF_FFFF, a[1] & 0xFFFF_FFFF, a[2] & 0xFFFF_FFFF
-    if tid == p.pid and tgid == p.pid:
+    target = p.group.threads.get(tid)
+    if target is not None and tgid == p.pid:
         if not 0 <= sig < 65:
             return -errno.EINVAL
         if sig:
-            gsig.queue(p, sig, code=-6)     # SI_TKILL
+            gsig.queue(target, sig, code=-6)     # SI_TKILL
         return 0
     try:
         os.kill(tid, sig)

@@ -14,7 +14,7 @@ def one(data: bytes) -> None:
     text = data.decode("latin-1")
     with within(SLOW_SECONDS, f"expression {text[:80]!r}"):
         try:
-            value, pos = get_expr(text, 0, REGISTERS)
+            value, pos = get_expr(text, 0, REGISTERS.get)
         except ExprError as e:
             if not str(e):
                 raise Finding(f"ExprError without a message for {text[:80]!r}") from None
