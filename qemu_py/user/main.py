@@ -27,9 +27,10 @@ from __future__ import annotations
 import os
 import random
 import sys
+
+from .ending import PROG, finish
 from dataclasses import dataclass, field
 
-PROG = "qemu-py-x86_64"
 
 
 class UsageError(Exception):
@@ -291,26 +292,6 @@ def run_program(o: UserOptions, program: str, args: list[str]) -> int:
         cpu.set_gpr(r, 0)
     proc = Process(cpu, mem, exe=proc_info.exe_path, argv=argv, options=o)
     return finish(proc.run())
-
-
-def finish(end) -> int:
-    """End the emulator as the guest ended: its status, or death by its signal (with
-    QEMU's message for signals that dump core).  From a thread other than the main
-    one, the whole process exits here."""
-    import threading
-    from .signal import CORE_BY_DEFAULT, kill_self
-    sys.stdout.flush()
-    if end.signal:
-        import signal as host_signal
-        name = host_signal.strsignal(end.signal) or f"signal {end.signal}"
-        if end.signal in CORE_BY_DEFAULT:
-            sys.stderr.write(f"{PROG}: uncaught target signal {end.signal} ({name}) - "
-                             "core dumped\n")
-        kill_self(end.signal)
-    if threading.current_thread() is not threading.main_thread():
-        sys.stderr.flush()
-        os._exit(end.status)
-    return end.status
 
 
 def cpu_rip_slot() -> int:

@@ -17,6 +17,7 @@ from qemu_py.system.log import unimp
 from qemu_py.target.i386.state import REGS
 
 from . import signal as gsig
+from .ending import finish
 from .guest_exit import GuestExit
 from . import sys_file, sys_mem, sys_proc
 from .marshal import call_marshalled
@@ -94,7 +95,6 @@ class Process:
         except ThreadExit:
             end_thread(self)
         except GuestExit as e:                    # exit_group or a fatal signal
-            from .main import finish
             finish(e)
 
     def _loop(self):

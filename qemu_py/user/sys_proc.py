@@ -16,12 +16,11 @@ import sys
 
 from . import signal as gsig
 from .guest_exit import GuestExit
+from .threads import (CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_PARENT_SETTID,
+                      CLONE_SETTLS, CLONE_THREAD, CLONE_VFORK, CLONE_VM, ThreadExit, spawn)
 from .memory import SegFault
 
 ARCH_SET_GS, ARCH_SET_FS, ARCH_GET_FS, ARCH_GET_GS = 0x1001, 0x1002, 0x1003, 0x1004
-CLONE_VM, CLONE_VFORK, CLONE_THREAD = 0x100, 0x4000, 0x10000
-CLONE_SETTLS, CLONE_PARENT_SETTID = 0x80000, 0x100000
-CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID = 0x200000, 0x1000000
 
 
 def _exit(p, status: int):
@@ -31,7 +30,6 @@ def _exit(p, status: int):
 def sys_exit(p, a):
     """The calling thread ends; the process with its last thread."""
     if p.group.multi:
-        from .threads import ThreadExit
         p.exit_status = a[0] & 0xFF
         raise ThreadExit()
     _exit(p, a[0])
@@ -135,7 +133,6 @@ def sys_clone(p, a):
     if flags & CLONE_THREAD:
         if not flags & CLONE_VM:
             return -errno.EINVAL
-        from .threads import spawn
         return spawn(p, flags, stack, parent_tid, child_tid, tls)
     if flags & CLONE_VM and not flags & CLONE_VFORK:
         from qemu_py.system.log import unimp
