@@ -28,3 +28,22 @@ def test_dynamic_program(programs, name):
 def test_host_coreutils(argv):
     mismatch = compare(argv, stdin=b"b\na\nc\n")
     assert mismatch is None, mismatch
+
+
+@pytest.mark.conformance
+def test_host_signal_reaches_guest_handler(programs):
+    """SIGTERM sent to the emulator runs the guest's handler, as it does natively."""
+    import signal
+    import subprocess
+
+    from .runner import emulator_argv, emulator_env
+
+    def run(argv, env=None):
+        p = subprocess.Popen(argv, stdout=subprocess.PIPE, env=env)
+        assert p.stdout.readline() == b"ready\n"
+        p.send_signal(signal.SIGTERM)
+        rest = p.stdout.read()
+        return p.wait(timeout=120), rest
+    native = run([programs["host_signal"]])
+    emulated = run(emulator_argv() + [programs["host_signal"]], emulator_env())
+    assert native == emulated == (7, b"handler got signal 15\n")

@@ -85,18 +85,7 @@ class TCGEngine:
         env[st.TR], env[st.TR + 1], env[st.TR + 2], env[st.TR + 3] = im.TSS_SEL, im.TSS, 0x67, \
             st.DESC_P_MASK | (0xB << 8)
         env[st.CR3] = im.PML4
-        env[st.CR4] = st.CR4_PAE | st.CR4_OSFXSR | st.CR4_OSXMMEXCPT
-        env[st.EFER] = st.EFER_SCE | st.EFER_LME | st.EFER_LMA | st.EFER_NXE
-        env[st.CR0] = 0x80050033
-        code = st.DESC_P_MASK | st.DESC_S_MASK | st.DESC_CS_MASK | st.DESC_R_MASK | \
-            st.DESC_A_MASK | st.DESC_L_MASK | st.DESC_G_MASK | (3 << st.DESC_DPL_SHIFT)
-        data = st.DESC_P_MASK | st.DESC_S_MASK | st.DESC_W_MASK | st.DESC_A_MASK | \
-            st.DESC_B_MASK | st.DESC_G_MASK | (3 << st.DESC_DPL_SHIFT)
-        for seg in range(6):
-            sel, flags = (im.UCODE, code) if seg == st.R_CS else (im.UDATA, data)
-            env[st.seg_slot(seg, 0)], env[st.seg_slot(seg, 1)] = sel, 0
-            env[st.seg_slot(seg, 2)], env[st.seg_slot(seg, 3)] = 0xFFFFFFFF, flags
-        env[st.HFLAGS] = (env[st.HFLAGS] & ~3) | 3
+        cpu.enter_long_mode_cpl3(im.UCODE, im.UDATA)
         for i in range(16):
             cpu.set_gpr(i, 0)
         cpu.set_gpr(4, im.RUNNER_STACK_TOP)

@@ -2,15 +2,16 @@
 from __future__ import annotations
 
 import re
-
 import sys
 
+from qemu_py.system.error import error_report
 from qemu_py.tcg.cpu_exec import WP_READ, WP_WRITE
 
 from .packet import MAX_PACKET_LENGTH, PacketReader, frame
 
 GDB_SIGNAL_INT, GDB_SIGNAL_TRAP = 2, 5
 SSTEP_ENABLE, SSTEP_NOIRQ, SSTEP_NOTIMER = 0x1, 0x2, 0x4
+SSTEP_SUPPORTED = SSTEP_ENABLE | SSTEP_NOIRQ | SSTEP_NOTIMER
 E22 = b"E22"                      # EINVAL, QEMU's reply to malformed packets
 
 
@@ -42,7 +43,10 @@ class GdbServer:
         self.sstep_flags = SSTEP_ENABLE | SSTEP_NOIRQ | SSTEP_NOTIMER
         self.waiting = False             # a resume is outstanding: a stop reply is owed
         self.connected = False
+        self.in_packet = False           # a packet handler is running
+        self.exit_pending = False        # the machine shut down during it: W00 owed
         target.on_stop = self._on_stop
+        target.on_exit(self._on_exit)
         chardev.attach(self)
 
     # -- chardev front end -------------------------------------------------------------------
@@ -112,6 +116,22 @@ class GdbServer:
                 extra = f"{prefix}watch:{addr:x};"
             self._send_stop(GDB_SIGNAL_TRAP, tid, extra)
 
+    def _on_exit(self):
+        """The machine shuts down: the debugger learns the process exited (QEMU's
+        gdb_exit: ``W00`` in system emulation, whatever the exit status)."""
+        if not self.connected:
+            return
+        if self.in_packet:
+            self.exit_pending = True     # after the packet's own reply (qRcmd "quit": OK)
+        else:
+            self._reply(b"W00")
+
+    def _kill(self):
+        error_report("QEMU: Terminated via GDBstub")
+        self._reply(b"W00")
+        self.connected = False
+        self.target.kill()
+
     # -- packets ---------------------------------------------------------------------------------
     def _packet(self, p: bytes):
         if not p:
@@ -120,12 +140,18 @@ class GdbServer:
         handler = _HANDLERS.get(c)
         if handler is None:
             return self._reply(b"")
+        self.in_packet = True
         try:
             out = handler(self, p[1:])
         except (ValueError, IndexError):
             out = E22
+        finally:
+            self.in_packet = False
         if out is not None:
             self._reply(out)
+        if self.exit_pending:
+            self.exit_pending = False
+            self._reply(b"W00")
 
     def _tid(self, t: int) -> int:
         return 1 if t <= 0 else t
@@ -195,7 +221,8 @@ class GdbServer:
         self.waiting = True
         if step_tid is not None and not self.sstep_flags & SSTEP_ENABLE:
             step_tid = None
-        self.target.resume(step_tid, noirq=bool(self.sstep_flags & SSTEP_NOIRQ))
+        self.target.resume(step_tid, noirq=bool(self.sstep_flags & SSTEP_NOIRQ),
+                           notimer=bool(self.sstep_flags & SSTEP_NOTIMER))
         return None
 
     def h_continue(self, a):
@@ -234,7 +261,7 @@ class GdbServer:
         self.target.detach()
 
     def h_kill(self, _a):
-        self.target.kill()
+        self._kill()
 
     def h_z(self, a, insert: bool):
         kind, addr, _length = a.split(b",")[:3]
@@ -308,7 +335,10 @@ class GdbServer:
             self.physical = v == b"1"
             return b"OK"
         if a.startswith(b"qemu.sstep="):
-            self.sstep_flags = _hex_int(a[len(b"qemu.sstep="):])
+            flags = _hex_int(a[len(b"qemu.sstep="):])
+            if flags & ~SSTEP_SUPPORTED:
+                return E22
+            self.sstep_flags = flags
             return b"OK"
         return b""
 
@@ -343,7 +373,7 @@ class GdbServer:
             return b""
         if a.startswith(b"Kill"):
             self._reply(b"OK")
-            self.target.kill()
+            self._kill()
             return None
         return b""
 

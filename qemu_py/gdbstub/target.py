@@ -98,8 +98,11 @@ class SystemTarget:
     def is_running(self) -> bool:
         return self.vm.running
 
-    def resume(self, step_tid: int | None = None, noirq: bool = True):
-        """Continue every CPU; with STEP_TID, that CPU runs one instruction."""
+    def resume(self, step_tid: int | None = None, noirq: bool = True, notimer: bool = True):
+        """Continue every CPU; with STEP_TID, that CPU runs one instruction.
+
+        NOIRQ: the step takes no interrupt; NOTIMER: the virtual clock stays
+        stopped for the step, so no timer fires (QEMU's SSTEP_NOIRQ/NOTIMER)."""
         for i, cpu in enumerate(self.cpus):
             eng = cpu.engine
             eng.sstep = step_tid == i + 1
@@ -108,6 +111,8 @@ class SystemTarget:
             # resuming at a breakpoint executes that instruction first (as QEMU)
             eng.bp_skip_pc = pc if pc in eng.breakpoints else None
         self.vm.start()
+        if step_tid is not None and notimer:
+            self.vm.clock.disable()
 
     def stop(self):
         """Ctrl-C: stop the machine (QEMU's vm_stop(RUN_STATE_PAUSED))."""
@@ -121,7 +126,18 @@ class SystemTarget:
         self.vm.start()
 
     def kill(self):
-        self.vm.request_shutdown("host-signal")
+        """``k``/``vKill``: the emulator ends with status 0 (QEMU exits at once,
+        without a SHUTDOWN event)."""
+        self.vm.exit_now(0)
+
+    def on_exit(self, fn):
+        """Call FN() when the machine shuts down and the process is to end."""
+        vm = self.vm
+
+        def listener(name, data, _ts):
+            if name == "SHUTDOWN" and not (data and data.get("guest") and vm.no_shutdown):
+                fn()
+        vm.add_event_listener(listener)
 
     def _hit(self, kind: str, index: int, pc: int):
         detail = None

@@ -42,6 +42,8 @@ class Timer:
         self.mod(self.clock.now() + int(delta_ns))
 
     def delete(self):
+        if self.expire >= 0:
+            self.clock._stale += 1
         self.expire = -1
         self._seq = 0
 
@@ -58,6 +60,8 @@ class VirtualClock:
         self._host_base = 0               # host monotonic ns when last enabled (host source)
         self._heap: list[tuple[int, int, Timer]] = []
         self._counter = itertools.count(1)
+        self._stale = 0                   # heap entries of re-armed or deleted timers
+        self.warp_dest: int | None = None  # target of the manual warp in progress
         self.on_change: Callable[[], None] | None = None   # main loop wake-up
 
     # -- reading -----------------------------------------------------------
@@ -83,10 +87,20 @@ class VirtualClock:
         return Timer(self, cb, name)
 
     def _arm(self, timer: Timer, expire: int):
+        if timer.expire >= 0:
+            self._stale += 1
         timer.expire = expire
         timer._seq = next(self._counter)
         heapq.heappush(self._heap, (expire, timer._seq, timer))
+        if self._stale > 64 and 2 * self._stale > len(self._heap):
+            self._compact()
         self._notify()
+
+    def _compact(self):
+        """Drop the entries of re-armed and deleted timers, so re-arming cannot leak."""
+        self._heap = [e for e in self._heap if e[2]._seq == e[1] and e[2].expire == e[0]]
+        heapq.heapify(self._heap)
+        self._stale = 0
 
     def _notify(self):
         if self.on_change is not None:
@@ -99,6 +113,7 @@ class VirtualClock:
             if timer._seq == seq and timer.expire == expire:
                 return timer
             heapq.heappop(heap)
+            self._stale = max(0, self._stale - 1)
         return None
 
     def next_expire(self) -> int | None:
@@ -139,10 +154,14 @@ class VirtualClock:
     def warp(self, dest: int):
         """Advance to DEST stepping through deadlines (qtest_clock_warp)."""
         clock = self.now()
-        while clock < dest:
-            deadline = self.deadline()
-            step = dest - clock if deadline < 0 else min(dest - clock, deadline)
-            self._ns = self.now() + step
-            self.run_timers()
-            clock = self.now()
+        self.warp_dest = dest
+        try:
+            while clock < dest:
+                deadline = self.deadline()
+                step = dest - clock if deadline < 0 else min(dest - clock, deadline)
+                self._ns = self.now() + step
+                self.run_timers()
+                clock = self.now()
+        finally:
+            self.warp_dest = None
         self._notify()

@@ -29,6 +29,11 @@ def _ev(group: str, name: str, args: str, fmt: str) -> TraceEvent:
 
 
 EVENTS: tuple[TraceEvent, ...] = (
+    # -- qemu-py's own: every access decoded by a register table (hw/misc/registers.py) ----
+    _ev("registers", "register_read", "device reg offset value size",
+        "{device} {reg} @0x{offset:x} -> 0x{value:x} size {size}"),
+    _ev("registers", "register_write", "device reg offset value size",
+        "{device} {reg} @0x{offset:x} <- 0x{value:x} size {size}"),
     # -- softmmu/trace-events (memory.c) ---------------------------------------------------
     _ev("memory", "memory_region_ram_device_read", "cpu_index mr addr value size",
         "cpu {cpu_index} mr 0x{mr:x} addr 0x{addr:x} value 0x{value:x} size {size}"),

@@ -46,21 +46,7 @@ class UserCPU(X86CPU):
     def enter_user_mode(self):
         """Flat 64-bit CPL 3 segments, long mode, SSE enabled: the state Linux starts
         a process in."""
-        env = self.env_q
-        env[st.CR4] = st.CR4_PAE | st.CR4_OSFXSR | st.CR4_OSXMMEXCPT
-        env[st.EFER] = st.EFER_SCE | st.EFER_LME | st.EFER_LMA | st.EFER_NXE
-        env[st.CR0] = 0x80050033
-        code = st.DESC_P_MASK | st.DESC_S_MASK | st.DESC_CS_MASK | st.DESC_R_MASK | \
-            st.DESC_A_MASK | st.DESC_L_MASK | st.DESC_G_MASK | (3 << st.DESC_DPL_SHIFT)
-        data = st.DESC_P_MASK | st.DESC_S_MASK | st.DESC_W_MASK | st.DESC_A_MASK | \
-            st.DESC_B_MASK | st.DESC_G_MASK | (3 << st.DESC_DPL_SHIFT)
-        for seg in range(6):
-            sel, flags = (USER_CS, code) if seg == st.R_CS else (USER_DS, data)
-            if seg in (st.R_FS, st.R_GS):
-                sel = 0
-            env[st.seg_slot(seg, 0)], env[st.seg_slot(seg, 1)] = sel, 0
-            env[st.seg_slot(seg, 2)], env[st.seg_slot(seg, 3)] = 0xFFFFFFFF, flags
-        env[st.HFLAGS] = (env[st.HFLAGS] & ~3) | 3
+        self.enter_long_mode_cpl3(USER_CS, USER_DS, fs_gs_sel=0)
         self.set_eflags(0x202, 0xFFFFFFFF)
         self.update_hflags()
         self.tlb_flush()

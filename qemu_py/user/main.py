@@ -291,7 +291,16 @@ def run_program(o: UserOptions, program: str, args: list[str]) -> int:
     for r in (0, 1, 2, 3, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15):
         cpu.set_gpr(r, 0)
     proc = Process(cpu, mem, exe=proc_info.exe_path, argv=argv, options=o)
-    return finish(proc.run())
+    try:
+        end = proc.run()
+    except Exception as e:                   # a defect of the emulator, not of the guest
+        if os.environ.get("QEMU_PY_DEBUG"):
+            raise
+        from qemu_py.target.i386.state import RIP
+        sys.stderr.write(f"{PROG}: internal error at guest pc {cpu.env_q[RIP]:#x}: "
+                         f"{type(e).__name__}: {e} (QEMU_PY_DEBUG=1 shows where)\n")
+        return 1
+    return finish(end)
 
 
 def cpu_rip_slot() -> int:

@@ -42,5 +42,6 @@ void _start(void) {
     sys(SYS_mprotect, 0x30000000, 4096, 1, 0, 0, 0);
     sys(SYS_munmap, 0x30000000, 8192, 0, 0, 0, 0);
     sys(SYS_write, 1, 0x10, 1, 0, 0, 0);
+    sys(500, 1, 2, 3, 4, 5, 6);
     sys(SYS_exit_group, 3, 0, 0, 0, 0, 0);
 }

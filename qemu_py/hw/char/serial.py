@@ -25,8 +25,9 @@ from __future__ import annotations
 
 from collections import deque
 
+from qemu_py.hw.core.vmstate import Sub, VMState
 from qemu_py.hw.isa.isa_bus import ISADevice
-from qemu_py.hw.misc.registers import Field, Reg
+from qemu_py.hw.misc.registers import Field, Reg, RegisterBlock
 from qemu_py.memory import Endian, MemoryRegion, MemoryRegionOps
 from qemu_py.qom import DeviceProp, QOMError, register_type
 from qemu_py.system.log import guest_error, unimp
@@ -47,22 +48,24 @@ MSR_CTS, MSR_DSR, MSR_RI, MSR_DCD = 0x10, 0x20, 0x40, 0x80
 MSR_ANY_DELTA = 0x0f
 
 REGS = (
-    Reg(0, "RBR/THR/DLL", access="rw", desc="receive buffer / transmit holding / divisor low"),
-    Reg(1, "IER/DLM", access="rw", fields=(
+    Reg(0, "RBR/THR/DLL", read="_rbr_read", write="_thr_write", desc="receive buffer / transmit holding / divisor low"),
+    Reg(1, "IER/DLM", read="_ier_read", write="_ier_write", fields=(
         Field("ERBFI", 0), Field("ETBEI", 1), Field("ELSI", 2), Field("EDSSI", 3))),
-    Reg(2, "IIR/FCR", reset=IIR_NO_INT, access="rw", fields=(
+    Reg(2, "IIR/FCR", reset=IIR_NO_INT, read="_iir_read", write="_fcr_write", fields=(
         Field("NOINT", 0), Field("ID", 1, 3), Field("FIFOS", 6, 2))),
-    Reg(3, "LCR", fields=(Field("WLS", 0, 2), Field("STB", 2), Field("PEN", 3), Field("EPS", 4),
+    Reg(3, "LCR", read="_lcr_read", write="_lcr_write", fields=(Field("WLS", 0, 2), Field("STB", 2), Field("PEN", 3), Field("EPS", 4),
                           Field("STICK", 5), Field("SBC", 6), Field("DLAB", 7))),
-    Reg(4, "MCR", reset=MCR_OUT2, fields=(
+    Reg(4, "MCR", reset=MCR_OUT2, read="_mcr_read", write="_mcr_write", fields=(
         Field("DTR", 0), Field("RTS", 1), Field("OUT1", 2), Field("OUT2", 3), Field("LOOP", 4))),
-    Reg(5, "LSR", reset=LSR_TEMT | LSR_THRE, access="ro", fields=(
+    Reg(5, "LSR", reset=LSR_TEMT | LSR_THRE, access="ro", read="_lsr_read",
+        write="_lsr_write", fields=(
         Field("DR", 0), Field("OE", 1), Field("PE", 2), Field("FE", 3), Field("BI", 4),
         Field("THRE", 5), Field("TEMT", 6), Field("RXFE", 7))),
-    Reg(6, "MSR", reset=MSR_DCD | MSR_DSR | MSR_CTS, access="ro", fields=(
+    Reg(6, "MSR", reset=MSR_DCD | MSR_DSR | MSR_CTS, access="ro", read="_msr_read",
+        write="_msr_write", fields=(
         Field("DCTS", 0), Field("DDSR", 1), Field("TERI", 2), Field("DDCD", 3), Field("CTS", 4),
         Field("DSR", 5), Field("RI", 6), Field("DCD", 7))),
-    Reg(7, "SCR"),
+    Reg(7, "SCR", read="_scr_read", write="_scr_write"),
 )
 
 
@@ -71,6 +74,15 @@ class SerialState:
 
     STATE = ("divider", "rbr", "thr", "tsr", "ier", "iir", "lcr", "mcr", "lsr", "msr", "scr",
              "fcr", "thr_ipending", "timeout_ipending", "recv_fifo_itl", "char_transmit_time")
+    VMSTATE = VMState("serial", 1, STATE + ("recv_fifo", "xmit_fifo"),
+                      timers=("fifo_timeout_timer",), post_load="post_load")
+
+    def post_load(self) -> str | None:
+        if len(self.recv_fifo) > UART_FIFO_LENGTH or len(self.xmit_fifo) > UART_FIFO_LENGTH:
+            return "FIFO longer than 16 bytes"
+        if not 0 <= self.divider <= 0xffff:
+            return f"divider 0x{self.divider:x} out of range"
+        return None
 
     def __init__(self, owner, irq, clock, baudbase: int = 115200):
         self.owner = owner
@@ -83,6 +95,7 @@ class SerialState:
         self.backlog = bytearray()
         self.output = bytearray()           # everything transmitted (for tests/monitors)
         self.fifo_timeout_timer = clock.new_timer(self._fifo_timeout, "serial-fifo")
+        self.regs = RegisterBlock(self, "serial", REGS, offset_mask=7)
         self.reset()
 
     # -- chardev front end -------------------------------------------------------------
@@ -225,117 +238,135 @@ class SerialState:
 
     # -- registers ---------------------------------------------------------------------------
     def write(self, addr: int, val: int):
-        val &= 0xff
-        addr &= 7
-        if addr == 0:
-            if self.lcr & LCR_DLAB:
-                self.divider = (self.divider & 0xff00) | val
-                self.update_parameters()
-                return
-            self.thr = val
-            if self.fcr & FCR_FE:
-                if len(self.xmit_fifo) >= UART_FIFO_LENGTH:
-                    self.xmit_fifo.popleft()
-                self.xmit_fifo.append(val)
-            self.thr_ipending = 0
-            self.lsr &= ~(LSR_THRE | LSR_TEMT) & 0xff
-            self.update_irq()
-            self._xmit()
-        elif addr == 1:
-            if self.lcr & LCR_DLAB:
-                self.divider = (self.divider & 0x00ff) | (val << 8)
-                self.update_parameters()
-                return
-            if val & 0xf0:
-                guest_error(f"serial: IER bits 0x{val & 0xf0:02x} are reserved on a 16550A")
-            changed = (self.ier ^ val) & 0x0f
-            self.ier = val & 0x0f
-            if changed & IER_THRI:
-                self.thr_ipending = int(bool(self.ier & IER_THRI and self.lsr & LSR_THRE))
-            if changed:
-                self.update_irq()
-        elif addr == 2:
-            if (val ^ self.fcr) & FCR_FE:
-                val |= FCR_XFR | FCR_RFR
-            if val & FCR_RFR:
-                self.lsr &= ~(LSR_DR | LSR_BI) & 0xff
-                self.fifo_timeout_timer.delete()
-                self.timeout_ipending = 0
-                self.recv_fifo.clear()
-            if val & FCR_XFR:
-                self.lsr |= LSR_THRE
-                self.thr_ipending = 1
-                self.xmit_fifo.clear()
-            if val & FCR_DMS:
-                unimp("serial: FCR DMA mode select has no effect (no DMA)")
-            self._write_fcr(val & 0xc9)
-            self.update_irq()
-            self._pump()
-        elif addr == 3:
-            self.lcr = val
-            self.update_parameters()
-            if val & LCR_SBC:
-                unimp("serial: break condition is not sent to the backend")
-        elif addr == 4:
-            old = self.mcr
-            self.mcr = val & 0x1f
-            if val & 0xe0:
-                guest_error(f"serial: MCR bits 0x{val & 0xe0:02x} are reserved")
-            if (old ^ self.mcr) & MCR_LOOP:
-                self._pump()
-        elif addr in (5, 6):
-            guest_error(f"serial: write 0x{val:02x} to read-only {'LSR' if addr == 5 else 'MSR'}")
-        else:
-            self.scr = val
+        self.regs.write(addr, val & 0xff, 1)
 
     def read(self, addr: int) -> int:
-        addr &= 7
-        if addr == 0:
-            if self.lcr & LCR_DLAB:
-                return self.divider & 0xff
-            if self.fcr & FCR_FE:
-                ret = self.recv_fifo.popleft() if self.recv_fifo else 0
-                if not self.recv_fifo:
-                    self.lsr &= ~(LSR_DR | LSR_BI) & 0xff
-                else:
-                    self.fifo_timeout_timer.mod(self.clock.now() + self.char_transmit_time * 4)
-                self.timeout_ipending = 0
-            else:
-                ret = self.rbr
-                self.lsr &= ~(LSR_DR | LSR_BI) & 0xff
+        return self.regs.read(addr, 1)
+
+    def _thr_write(self, sub: int, val: int, size: int):
+        if self.lcr & LCR_DLAB:
+            self.divider = (self.divider & 0xff00) | val
+            self.update_parameters()
+            return
+        self.thr = val
+        if self.fcr & FCR_FE:
+            if len(self.xmit_fifo) >= UART_FIFO_LENGTH:
+                self.xmit_fifo.popleft()
+            self.xmit_fifo.append(val)
+        self.thr_ipending = 0
+        self.lsr &= ~(LSR_THRE | LSR_TEMT) & 0xff
+        self.update_irq()
+        self._xmit()
+
+    def _ier_write(self, sub: int, val: int, size: int):
+        if self.lcr & LCR_DLAB:
+            self.divider = (self.divider & 0x00ff) | (val << 8)
+            self.update_parameters()
+            return
+        if val & 0xf0:
+            guest_error(f"serial: IER bits 0x{val & 0xf0:02x} are reserved on a 16550A")
+        changed = (self.ier ^ val) & 0x0f
+        self.ier = val & 0x0f
+        if changed & IER_THRI:
+            self.thr_ipending = int(bool(self.ier & IER_THRI and self.lsr & LSR_THRE))
+        if changed:
             self.update_irq()
-            if not self.mcr & MCR_LOOP:
-                self._pump()
+
+    def _fcr_write(self, sub: int, val: int, size: int):
+        if (val ^ self.fcr) & FCR_FE:
+            val |= FCR_XFR | FCR_RFR
+        if val & FCR_RFR:
+            self.lsr &= ~(LSR_DR | LSR_BI) & 0xff
+            self.fifo_timeout_timer.delete()
+            self.timeout_ipending = 0
+            self.recv_fifo.clear()
+        if val & FCR_XFR:
+            self.lsr |= LSR_THRE
+            self.thr_ipending = 1
+            self.xmit_fifo.clear()
+        if val & FCR_DMS:
+            unimp("serial: FCR DMA mode select has no effect (no DMA)")
+        self._write_fcr(val & 0xc9)
+        self.update_irq()
+        self._pump()
+
+    def _lcr_write(self, sub: int, val: int, size: int):
+        self.lcr = val
+        self.update_parameters()
+        if val & LCR_SBC:
+            unimp("serial: break condition is not sent to the backend")
+
+    def _mcr_write(self, sub: int, val: int, size: int):
+        old = self.mcr
+        self.mcr = val & 0x1f
+        if val & 0xe0:
+            guest_error(f"serial: MCR bits 0x{val & 0xe0:02x} are reserved")
+        if (old ^ self.mcr) & MCR_LOOP:
+            self._pump()
+
+    def _lsr_write(self, sub: int, val: int, size: int):
+        guest_error(f"serial: write 0x{val:02x} to read-only LSR")
+
+    def _msr_write(self, sub: int, val: int, size: int):
+        guest_error(f"serial: write 0x{val:02x} to read-only MSR")
+
+    def _scr_write(self, sub: int, val: int, size: int):
+        self.scr = val
+
+    def _rbr_read(self, sub: int, size: int) -> int:
+        if self.lcr & LCR_DLAB:
+            return self.divider & 0xff
+        if self.fcr & FCR_FE:
+            ret = self.recv_fifo.popleft() if self.recv_fifo else 0
+            if not self.recv_fifo:
+                self.lsr &= ~(LSR_DR | LSR_BI) & 0xff
+            else:
+                self.fifo_timeout_timer.mod(self.clock.now() + self.char_transmit_time * 4)
+            self.timeout_ipending = 0
+        else:
+            ret = self.rbr
+            self.lsr &= ~(LSR_DR | LSR_BI) & 0xff
+        self.update_irq()
+        if not self.mcr & MCR_LOOP:
+            self._pump()
+        return ret
+
+    def _ier_read(self, sub: int, size: int) -> int:
+        return (self.divider >> 8) & 0xff if self.lcr & LCR_DLAB else self.ier
+
+    def _iir_read(self, sub: int, size: int) -> int:
+        ret = self.iir
+        if (ret & IIR_ID) == IIR_THRI:
+            self.thr_ipending = 0
+            self.update_irq()
+        return ret
+
+    def _lcr_read(self, sub: int, size: int) -> int:
+        return self.lcr
+
+    def _mcr_read(self, sub: int, size: int) -> int:
+        return self.mcr
+
+    def _lsr_read(self, sub: int, size: int) -> int:
+        ret = self.lsr
+        if self.lsr & (LSR_BI | LSR_OE):
+            self.lsr &= ~(LSR_BI | LSR_OE) & 0xff
+            self.update_irq()
+        return ret
+
+    def _msr_read(self, sub: int, size: int) -> int:
+        if self.mcr & MCR_LOOP:
+            ret = (self.mcr & 0x0c) << 4
+            ret |= (self.mcr & 0x02) << 3
+            ret |= (self.mcr & 0x01) << 5
             return ret
-        if addr == 1:
-            return (self.divider >> 8) & 0xff if self.lcr & LCR_DLAB else self.ier
-        if addr == 2:
-            ret = self.iir
-            if (ret & IIR_ID) == IIR_THRI:
-                self.thr_ipending = 0
-                self.update_irq()
-            return ret
-        if addr == 3:
-            return self.lcr
-        if addr == 4:
-            return self.mcr
-        if addr == 5:
-            ret = self.lsr
-            if self.lsr & (LSR_BI | LSR_OE):
-                self.lsr &= ~(LSR_BI | LSR_OE) & 0xff
-                self.update_irq()
-            return ret
-        if addr == 6:
-            if self.mcr & MCR_LOOP:
-                ret = (self.mcr & 0x0c) << 4
-                ret |= (self.mcr & 0x02) << 3
-                ret |= (self.mcr & 0x01) << 5
-                return ret
-            ret = self.msr
-            if self.msr & MSR_ANY_DELTA:
-                self.msr &= 0xf0
-                self.update_irq()
-            return ret
+        ret = self.msr
+        if self.msr & MSR_ANY_DELTA:
+            self.msr &= 0xf0
+            self.update_irq()
+        return ret
+
+    def _scr_read(self, sub: int, size: int) -> int:
         return self.scr
 
 
@@ -345,6 +376,7 @@ ISA_SERIAL_IRQ = (4, 3, 4, 3)
 
 @register_type("isa-serial", "isa-device", desc="ISA 16550A UART")
 class ISASerial(ISADevice):
+    VMSTATE = VMState("isa-serial", 1, (Sub("serial", SerialState.VMSTATE),))
     CATEGORY = "Input devices"
     PROPS = [
         DeviceProp("index", "uint32", 0xffffffff),

@@ -18,18 +18,22 @@ Gpio: 8 unnamed inputs (IR0-7), 1 unnamed output (INT). The pair
 
 from __future__ import annotations
 
+from qemu_py.hw.core.vmstate import VMState
 from qemu_py.hw.isa.isa_bus import ISADevice
-from qemu_py.hw.misc.registers import Field, Reg
+from qemu_py.hw.misc.registers import Field, Reg, RegisterBlock
 from qemu_py.memory import Endian, MemoryRegion, MemoryRegionOps
 from qemu_py.qom import DeviceProp, register_type
 from qemu_py.system.log import guest_error, unimp
 
 REGS = (
-    Reg(0, "ICW1/OCW2/OCW3", access="wo", desc="command port; reads IRR, ISR or poll word",
+    Reg(0, "ICW1/OCW2/OCW3", read="_command_read", write="_command_write",
+        desc="command port; reads IRR, ISR or poll word",
         fields=(Field("IC4", 0), Field("SNGL", 1), Field("LTIM", 3), Field("ICW1", 4))),
-    Reg(1, "ICW2-4/OCW1(IMR)", access="rw", desc="data port; IMR after initialisation"),
+    Reg(1, "ICW2-4/OCW1(IMR)", read="_data_read", write="_data_write",
+        desc="data port; IMR after initialisation"),
 )
-ELCR_REG = Reg(0, "ELCR", access="rw", desc="edge (0) / level (1) per input; PIIX extension")
+ELCR_REGS = (Reg(0, "ELCR", read="_elcr_read", write="_elcr_write",
+                 desc="edge (0) / level (1) per input; PIIX extension"),)
 
 
 @register_type("isa-i8259", "isa-device", desc="ISA i8259 PIC", user_creatable=False)
@@ -43,6 +47,15 @@ class I8259(ISADevice):
     STATE = ("last_irr", "irr", "imr", "isr", "priority_add", "irq_base", "read_reg_select",
              "poll", "special_mask", "init_state", "auto_eoi", "rotate_on_auto_eoi",
              "special_fully_nested_mode", "init4", "single_mode", "ltim", "elcr")
+    VMSTATE = VMState("i8259", 1, STATE, post_load="post_load")
+
+    def post_load(self) -> str | None:
+        if not 0 <= self.init_state <= 3:
+            return f"init_state {self.init_state} invalid"
+        for name in ("irr", "imr", "isr", "elcr", "last_irr"):
+            if not 0 <= getattr(self, name) <= 0xff:
+                return f"{name} 0x{getattr(self, name):x} is not 8 bits"
+        return None
 
     def __init__(self):
         super().__init__()
@@ -53,11 +66,13 @@ class I8259(ISADevice):
 
     def realize(self):
         name = "pic"
+        self.regs = RegisterBlock(self, name, REGS)
+        self.elcr_regs = RegisterBlock(self, "elcr", ELCR_REGS)
         self.iomem = MemoryRegion.io(name, 2, MemoryRegionOps(
-            read=self._ioport_read, write=self._ioport_write, endianness=Endian.LITTLE,
+            read=self.regs.read, write=self.regs.write, endianness=Endian.LITTLE,
             impl_min=1, impl_max=1), owner=self)
         self.elcr_io = MemoryRegion.io("elcr", 1, MemoryRegionOps(
-            read=lambda off, size: self.elcr, write=self._elcr_write, endianness=Endian.LITTLE,
+            read=self.elcr_regs.read, write=self.elcr_regs.write, endianness=Endian.LITTLE,
             impl_min=1, impl_max=1), owner=self)
         self.isa_register_ioport(self.iomem, self.prop("iobase"))
         if self.prop("elcr_addr") != 0xffffffff:
@@ -141,76 +156,83 @@ class I8259(ISADevice):
 
     # -- port I/O ------------------------------------------------------------------------------
     def _ioport_write(self, addr: int, val: int, size: int):
-        val &= 0xff
-        if addr == 0:
-            if val & 0x10:                              # ICW1
-                self._init_reset()
-                self.init_state = 1
-                self.init4 = val & 1
-                self.single_mode = (val >> 1) & 1
-                self.ltim = (val >> 3) & 1
-                if val & 0x08:
-                    unimp("i8259: level sensitive irq (ICW1.LTIM) not supported; use the ELCR")
-                if val & 0x04:
-                    unimp("i8259: ICW1.ADI call address interval not modelled")
-            elif val & 0x08:                            # OCW3
-                if val & 0x04:
-                    self.poll = 1
-                if val & 0x02:
-                    self.read_reg_select = val & 1
-                if val & 0x40:
-                    self.special_mask = (val >> 5) & 1
-            else:                                       # OCW2
-                cmd = val >> 5
-                if cmd in (0, 4):
-                    self.rotate_on_auto_eoi = cmd >> 2
-                elif cmd in (1, 5):                     # (rotating) non-specific EOI
-                    priority = self._get_priority(self.isr)
-                    if priority != 8:
-                        irq = (priority + self.priority_add) & 7
-                        self.isr &= ~(1 << irq)
-                        if cmd == 5:
-                            self.priority_add = (irq + 1) & 7
-                        self.update_irq()
-                    else:
-                        guest_error(f"i8259 {self._which()}: EOI with no interrupt in service")
-                elif cmd == 3:                          # specific EOI
-                    irq = val & 7
-                    if not self.isr & (1 << irq):
-                        guest_error(f"i8259 {self._which()}: specific EOI for IR{irq} "
-                                    "which is not in service")
-                    self.isr &= ~(1 << irq)
-                    self.update_irq()
-                elif cmd == 6:                          # set priority
-                    self.priority_add = (val + 1) & 7
-                    self.update_irq()
-                elif cmd == 7:                          # rotate on specific EOI
-                    irq = val & 7
-                    self.isr &= ~(1 << irq)
-                    self.priority_add = (irq + 1) & 7
-                    self.update_irq()
-                else:                                   # cmd 2: no operation
-                    pass
-        else:
-            state = self.init_state
-            if state == 0:                              # OCW1: mask
-                self.imr = val
-                self.update_irq()
-            elif state == 1:                            # ICW2
-                self.irq_base = val & 0xf8
-                self.init_state = (3 if self.init4 else 0) if self.single_mode else 2
-            elif state == 2:                            # ICW3
-                self.init_state = 3 if self.init4 else 0
-            elif state == 3:                            # ICW4
-                self.special_fully_nested_mode = (val >> 4) & 1
-                self.auto_eoi = (val >> 1) & 1
-                if not val & 1:
-                    unimp(f"i8259 {self._which()}: 8080/8085 mode (ICW4.uPM=0) not supported")
-                if val & 0x08:
-                    unimp(f"i8259 {self._which()}: buffered mode not modelled")
-                self.init_state = 0
+        self.regs.write(addr, val, size)
 
     def _ioport_read(self, addr: int, size: int) -> int:
+        return self.regs.read(addr, size)
+
+    def _command_write(self, sub: int, val: int, size: int):
+        val &= 0xff
+        if val & 0x10:                              # ICW1
+            self._init_reset()
+            self.init_state = 1
+            self.init4 = val & 1
+            self.single_mode = (val >> 1) & 1
+            self.ltim = (val >> 3) & 1
+            if val & 0x08:
+                unimp("i8259: level sensitive irq (ICW1.LTIM) not supported; use the ELCR")
+            if val & 0x04:
+                unimp("i8259: ICW1.ADI call address interval not modelled")
+        elif val & 0x08:                            # OCW3
+            if val & 0x04:
+                self.poll = 1
+            if val & 0x02:
+                self.read_reg_select = val & 1
+            if val & 0x40:
+                self.special_mask = (val >> 5) & 1
+        else:                                       # OCW2
+            cmd = val >> 5
+            if cmd in (0, 4):
+                self.rotate_on_auto_eoi = cmd >> 2
+            elif cmd in (1, 5):                     # (rotating) non-specific EOI
+                priority = self._get_priority(self.isr)
+                if priority != 8:
+                    irq = (priority + self.priority_add) & 7
+                    self.isr &= ~(1 << irq)
+                    if cmd == 5:
+                        self.priority_add = (irq + 1) & 7
+                    self.update_irq()
+                else:
+                    guest_error(f"i8259 {self._which()}: EOI with no interrupt in service")
+            elif cmd == 3:                          # specific EOI
+                irq = val & 7
+                if not self.isr & (1 << irq):
+                    guest_error(f"i8259 {self._which()}: specific EOI for IR{irq} "
+                                "which is not in service")
+                self.isr &= ~(1 << irq)
+                self.update_irq()
+            elif cmd == 6:                          # set priority
+                self.priority_add = (val + 1) & 7
+                self.update_irq()
+            elif cmd == 7:                          # rotate on specific EOI
+                irq = val & 7
+                self.isr &= ~(1 << irq)
+                self.priority_add = (irq + 1) & 7
+                self.update_irq()
+            else:                                   # cmd 2: no operation
+                pass
+
+    def _data_write(self, sub: int, val: int, size: int):
+        val &= 0xff
+        state = self.init_state
+        if state == 0:                              # OCW1: mask
+            self.imr = val
+            self.update_irq()
+        elif state == 1:                            # ICW2
+            self.irq_base = val & 0xf8
+            self.init_state = (3 if self.init4 else 0) if self.single_mode else 2
+        elif state == 2:                            # ICW3
+            self.init_state = 3 if self.init4 else 0
+        elif state == 3:                            # ICW4
+            self.special_fully_nested_mode = (val >> 4) & 1
+            self.auto_eoi = (val >> 1) & 1
+            if not val & 1:
+                unimp(f"i8259 {self._which()}: 8080/8085 mode (ICW4.uPM=0) not supported")
+            if val & 0x08:
+                unimp(f"i8259 {self._which()}: buffered mode not modelled")
+            self.init_state = 0
+
+    def _poll_read(self) -> int | None:
         if self.poll:
             ret = self.get_irq()
             if ret >= 0:
@@ -220,11 +242,22 @@ class I8259(ISADevice):
                 ret = 0
             self.poll = 0
             return ret
-        if addr == 0:
-            return self.isr if self.read_reg_select else self.irr
-        return self.imr
+        return None
 
-    def _elcr_write(self, addr: int, val: int, size: int):
+    def _command_read(self, sub: int, size: int) -> int:
+        ret = self._poll_read()
+        if ret is not None:
+            return ret
+        return self.isr if self.read_reg_select else self.irr
+
+    def _data_read(self, sub: int, size: int) -> int:
+        ret = self._poll_read()
+        return self.imr if ret is None else ret
+
+    def _elcr_read(self, sub: int, size: int) -> int:
+        return self.elcr
+
+    def _elcr_write(self, sub: int, val: int, size: int):
         mask = self.prop("elcr_mask")
         if val & ~mask & 0xff:
             guest_error(f"i8259 {self._which()}: ELCR bits 0x{val & ~mask & 0xff:02x} "

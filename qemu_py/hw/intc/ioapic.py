@@ -19,7 +19,8 @@ on an unmasked pin), interrupt remapping, the delivery-status bit (always 0).
 
 from __future__ import annotations
 
-from qemu_py.hw.misc.registers import Field, Reg
+from qemu_py.hw.core.vmstate import VMState
+from qemu_py.hw.misc.registers import Field, Reg, RegisterBlock
 from qemu_py.memory import Endian, MemoryRegion, MemoryRegionOps
 from qemu_py.qom import Device, DeviceProp, register_type
 from qemu_py.system.log import guest_error, unimp
@@ -33,16 +34,25 @@ REDTBL_FIELDS = (
     Field("DEST", 56, 8),
 )
 MMIO_REGS = (
-    Reg(0x00, "IOREGSEL", width=4),
-    Reg(0x10, "IOWIN", width=4, desc="window on the register selected by IOREGSEL"),
-    Reg(0x40, "EOI", width=4, access="wo", desc="version 0x20: EOI of a vector"),
+    Reg(0x00, "IOREGSEL", width=4, read="_ioregsel_read", write="_ioregsel_write"),
+    Reg(0x10, "IOWIN", width=4, read="_iowin_read", write="_iowin_write",
+        desc="window on the register selected by IOREGSEL"),
+    Reg(0x40, "EOI", width=4, access="wo", write="_eoi_write",
+        desc="version 0x20: EOI of a vector"),
 )
+# Registers behind IOWIN, at IOREGSEL indices (32-bit words; IOREDTBLn spans two).
 INDIRECT_REGS = (
-    Reg(0x00, "IOAPICID", width=4, fields=(Field("ID", 24, 4),)),
-    Reg(0x01, "IOAPICVER", width=4, access="ro"),
-    Reg(0x02, "IOAPICARB", width=4, access="ro"),
-) + tuple(Reg(0x10 + 2 * i, f"IOREDTBL{i}", reset=1 << 16, width=8, fields=REDTBL_FIELDS)
+    Reg(0x00, "IOAPICID", width=4, read="_id_read", write="_id_write",
+        fields=(Field("ID", 24, 4),)),
+    Reg(0x01, "IOAPICVER", width=4, access="ro", read="_ver_read"),
+    Reg(0x02, "IOAPICARB", width=4, access="ro", read="_arb_read"),
+) + tuple(Reg(0x10 + 2 * i, f"IOREDTBL{i}", reset=1 << 16, width=8, fields=REDTBL_FIELDS,
+              read="_redtbl_read", write="_redtbl_write", index=i)
           for i in range(IOAPIC_NUM_PINS))
+# IOREGSEL index -> (register, 32-bit half): the decode table of IOWIN.
+INDIRECT_DECODE = {r.offset + half: (r, half) for r in INDIRECT_REGS
+                   for half in range(r.width // 4)}
+ID = INDIRECT_REGS[0].field("ID")
 
 MASKED = 1 << 16
 TRIGGER_LEVEL = 1 << 15
@@ -55,6 +65,13 @@ RO_BITS = REMOTE_IRR | DELIVS
 @register_type("ioapic", "device", desc="I/O APIC", user_creatable=False)
 class IOAPIC(Device):
     PROPS = [DeviceProp("version", "uint8", 0x20)]
+    VMSTATE = VMState("ioapic", 1, ("apic_id", "ioregsel", "irr", "ioredtbl"),
+                      post_load="post_load")
+
+    def post_load(self) -> str | None:
+        if len(self.ioredtbl) != IOAPIC_NUM_PINS:
+            return f"{len(self.ioredtbl)} redirection entries, not {IOAPIC_NUM_PINS}"
+        return None
 
     def __init__(self):
         super().__init__()
@@ -72,8 +89,10 @@ class IOAPIC(Device):
         if self.prop("version") not in (0x11, 0x20):
             from qemu_py.qom import QOMError
             raise QOMError(f"IOAPIC only supports version 0x11 or 0x20 (version 0x{self.prop('version'):x})")
+        self.regs = RegisterBlock(self, "ioapic", MMIO_REGS, offset_mask=0xff,
+                                  unknown_fmt="{name}: {what} of unknown offset 0x{offset:02x}")
         self.mmio = MemoryRegion.io("ioapic", 0x1000, MemoryRegionOps(
-            read=self._mem_read, write=self._mem_write, endianness=Endian.LITTLE,
+            read=self.regs.read, write=self.regs.write, endianness=Endian.LITTLE,
             impl_min=4, impl_max=4), owner=self)
 
     def reset(self):
@@ -147,57 +166,66 @@ class IOAPIC(Device):
                 self.service()
 
     # -- registers -----------------------------------------------------------------
-    def _mem_read(self, addr: int, size: int) -> int:
-        addr &= 0xff
-        if addr == 0x00:
-            return self.ioregsel
-        if addr == 0x10:
-            sel = self.ioregsel
-            if sel == 0x00:
-                return (self.apic_id & 0xf) << 24
-            if sel == 0x01:
-                return self.prop("version") | ((IOAPIC_NUM_PINS - 1) << 16)
-            if sel == 0x02:
-                return 0
-            index = (sel - 0x10) >> 1
-            if 0 <= index < IOAPIC_NUM_PINS:
-                entry = self.ioredtbl[index]
-                return (entry >> 32) & 0xffffffff if sel & 1 else entry & 0xffffffff
-            guest_error(f"ioapic: read of unknown register 0x{sel:02x} through IOWIN")
+    def _ioregsel_read(self, sub: int, size: int) -> int:
+        return self.ioregsel
+
+    def _ioregsel_write(self, sub: int, val: int, size: int):
+        self.ioregsel = val & 0xffffffff
+
+    def _iowin_read(self, sub: int, size: int) -> int:
+        hit = INDIRECT_DECODE.get(self.ioregsel)
+        if hit is None:
+            guest_error(f"ioapic: read of unknown register 0x{self.ioregsel:02x} through IOWIN")
             return 0
-        if addr != 0x40:
-            guest_error(f"ioapic: read of unknown offset 0x{addr:02x}")
+        reg, half = hit
+        fn = getattr(self, reg.read)
+        return fn(half) if reg.index is None else fn(reg.index, half)
+
+    def _iowin_write(self, sub: int, val: int, size: int):
+        sel = self.ioregsel
+        hit = INDIRECT_DECODE.get(sel)
+        if hit is None:
+            guest_error(f"ioapic: write of unknown register 0x{sel:02x} through IOWIN")
+            return
+        reg, half = hit
+        if reg.access == "ro":
+            guest_error(f"ioapic: write to read-only register 0x{sel:02x}")
+            return
+        fn = getattr(self, reg.write)
+        val &= 0xffffffff
+        if reg.index is None:
+            fn(half, val)
+        else:
+            fn(reg.index, half, val)
+
+    def _eoi_write(self, sub: int, val: int, size: int):
+        if self.prop("version") >= 0x20:
+            self.eoi_broadcast(val & 0xff)
+        else:
+            guest_error("ioapic: EOI register does not exist in version 0x11")
+
+    def _id_read(self, half: int) -> int:
+        return ID.set(0, self.apic_id)
+
+    def _id_write(self, half: int, val: int):
+        self.apic_id = ID.get(val)
+
+    def _ver_read(self, half: int) -> int:
+        return self.prop("version") | ((IOAPIC_NUM_PINS - 1) << 16)
+
+    def _arb_read(self, half: int) -> int:
         return 0
 
-    def _mem_write(self, addr: int, val: int, size: int):
-        addr &= 0xff
-        val &= 0xffffffff
-        if addr == 0x00:
-            self.ioregsel = val
-        elif addr == 0x10:
-            sel = self.ioregsel
-            if sel == 0x00:
-                self.apic_id = (val >> 24) & 0xf
-            elif sel in (0x01, 0x02):
-                guest_error(f"ioapic: write to read-only register 0x{sel:02x}")
-            else:
-                index = (sel - 0x10) >> 1
-                if not 0 <= index < IOAPIC_NUM_PINS:
-                    guest_error(f"ioapic: write of unknown register 0x{sel:02x} through IOWIN")
-                    return
-                entry = self.ioredtbl[index]
-                if sel & 1:
-                    entry = (entry & 0xffffffff) | (val << 32)
-                else:
-                    entry = (entry & ~0xffffffff & ((1 << 64) - 1)) | (val & ~RO_BITS) | (entry & RO_BITS)
-                if not entry & TRIGGER_LEVEL:
-                    entry &= ~REMOTE_IRR
-                self.ioredtbl[index] = entry
-                self.service()
-        elif addr == 0x40:
-            if self.prop("version") >= 0x20:
-                self.eoi_broadcast(val & 0xff)
-            else:
-                guest_error("ioapic: EOI register does not exist in version 0x11")
+    def _redtbl_read(self, index: int, half: int) -> int:
+        return (self.ioredtbl[index] >> (32 * half)) & 0xffffffff
+
+    def _redtbl_write(self, index: int, half: int, val: int):
+        entry = self.ioredtbl[index]
+        if half:
+            entry = (entry & 0xffffffff) | (val << 32)
         else:
-            guest_error(f"ioapic: write of unknown offset 0x{addr:02x}")
+            entry = (entry & ~0xffffffff & ((1 << 64) - 1)) | (val & ~RO_BITS) | (entry & RO_BITS)
+        if not entry & TRIGGER_LEVEL:
+            entry &= ~REMOTE_IRR
+        self.ioredtbl[index] = entry
+        self.service()

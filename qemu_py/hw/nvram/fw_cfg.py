@@ -23,7 +23,8 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from qemu_py.hw.misc.registers import Reg
+from qemu_py.hw.core.vmstate import VMState
+from qemu_py.hw.misc.registers import Reg, RegisterBlock
 from qemu_py.memory import Endian, MemoryRegion, MemoryRegionOps
 from qemu_py.qom import Device, DeviceProp, register_type
 from qemu_py.system.log import guest_error
@@ -53,12 +54,19 @@ FW_CFG_ACPI_TABLES, FW_CFG_SMBIOS_ENTRIES = FW_CFG_ARCH_LOCAL + 0, FW_CFG_ARCH_L
 FW_CFG_IRQ0_OVERRIDE, FW_CFG_E820_TABLE = FW_CFG_ARCH_LOCAL + 2, FW_CFG_ARCH_LOCAL + 3
 FW_CFG_HPET = FW_CFG_ARCH_LOCAL + 4
 
-REGS = (
-    Reg(0x0, "SELECTOR", width=2, access="wo", desc="16-bit item selector (2-byte writes)"),
-    Reg(0x1, "DATA", width=1, access="ro", desc="next byte of the selected item"),
-    Reg(0x4, "DMA_ADDR_HI", width=4, access="rw", desc="big-endian; reads 'QEMU CFG'"),
-    Reg(0x8, "DMA_ADDR_LO", width=4, access="rw", desc="writing it starts the transfer"),
+# Port 0x510: a 2-byte write selects, a byte read at either port reads data.
+COMB_REGS = (
+    Reg(0x0, "SELECTOR/DATA", width=2, read="_data_read", write="_selector_write",
+        desc="16-bit item selector (2-byte writes); next byte of the item (byte reads)"),
 )
+# Port 0x514: big-endian; reads give the signature "QEMU CFG".
+DMA_REGS = (
+    Reg(0x0, "DMA_ADDR_HI", width=4, read="_dma_sig_read", write="_dma_addr_write", index=0,
+        desc="high half; a 64-bit write here gives the whole address and starts the transfer"),
+    Reg(0x4, "DMA_ADDR_LO", width=4, read="_dma_sig_read", write="_dma_addr_write", index=1,
+        desc="low half; writing it starts the transfer"),
+)
+REGS = COMB_REGS + DMA_REGS
 
 
 @dataclass
@@ -77,6 +85,13 @@ class FWCfgIO(Device):
         DeviceProp("dma_enabled", "bool", True),
         DeviceProp("x-file-slots", "uint16", FW_CFG_FILE_SLOTS),
     ]
+    VMSTATE = VMState("fw_cfg", 1, ("cur_entry", "cur_offset", "dma_addr"),
+                      post_load="post_load")
+
+    def post_load(self) -> str | None:
+        if self.cur_offset < 0:
+            return f"negative data offset {self.cur_offset}"
+        return None
 
     def __init__(self):
         super().__init__()
@@ -151,12 +166,14 @@ class FWCfgIO(Device):
         self.add_i16(FW_CFG_BOOT_MENU, 0)
         if FW_CFG_FILE_DIR not in self.entries[0]:
             self._rebuild_dir()
+        self.comb_regs = RegisterBlock(self, "fw_cfg", COMB_REGS)
+        self.dma_regs = RegisterBlock(self, "fw_cfg.dma", DMA_REGS)
         self.comb_io = MemoryRegion.io("fwcfg", 2, MemoryRegionOps(
-            read=self._comb_read, write=self._comb_write, endianness=Endian.LITTLE,
+            read=self.comb_regs.read, write=self.comb_regs.write, endianness=Endian.LITTLE,
             valid_min=1, valid_max=2, accepts=self._comb_valid), owner=self)
         if dma:
             self.dma_io = MemoryRegion.io("fwcfg.dma", 8, MemoryRegionOps(
-                read=self._dma_read, write=self._dma_write, endianness=Endian.BIG,
+                read=self.dma_regs.read, write=self.dma_regs.write, endianness=Endian.BIG,
                 valid_min=1, valid_max=8, impl_min=1, impl_max=8, valid_unaligned=False,
                 accepts=self._dma_valid), owner=self)
 
@@ -198,10 +215,10 @@ class FWCfgIO(Device):
     def _comb_valid(self, addr, size, is_write, attrs) -> bool:
         return size == 1 or (is_write and size == 2 and addr == 0)
 
-    def _comb_read(self, addr: int, size: int) -> int:
+    def _data_read(self, sub: int, size: int) -> int:
         return self._read_byte()
 
-    def _comb_write(self, addr: int, value: int, size: int):
+    def _selector_write(self, sub: int, value: int, size: int):
         if size == 2:
             self._select(value & 0xffff)
         else:
@@ -211,20 +228,20 @@ class FWCfgIO(Device):
     def _dma_valid(self, addr, size, is_write, attrs) -> bool:
         return not is_write or (addr == 0 and size in (4, 8)) or (addr == 4 and size == 4)
 
-    def _dma_read(self, addr: int, size: int) -> int:
-        shift = (8 - addr - size) * 8
+    def _dma_sig_read(self, index: int, sub: int, size: int) -> int:
+        shift = (8 - 4 * index - sub - size) * 8
         if shift < 0:
             return 0
         return (FW_CFG_DMA_SIGNATURE >> shift) & ((1 << (size * 8)) - 1)
 
-    def _dma_write(self, addr: int, value: int, size: int):
+    def _dma_addr_write(self, index: int, sub: int, value: int, size: int):
         if size == 4:
-            if addr == 0:
+            if index == 0:
                 self.dma_addr = (value & 0xffffffff) << 32
-            elif addr == 4:
+            else:
                 self.dma_addr |= value & 0xffffffff
                 self._dma_transfer()
-        elif size == 8 and addr == 0:
+        elif size == 8 and index == 0:
             self.dma_addr = value
             self._dma_transfer()
 

@@ -14,59 +14,78 @@ all-ones and writes are dropped). Absent functions read all-ones.
 
 from __future__ import annotations
 
-from qemu_py.hw.misc.registers import Field, Reg
+from qemu_py.hw.core.vmstate import VMState
+from qemu_py.hw.misc.registers import Field, Reg, RegisterBlock
 from qemu_py.memory import Endian, MemoryRegion, MemoryRegionOps
 from qemu_py.qom import Device, register_type
 
-REGS = (
-    Reg(0xcf8, "CONFIG_ADDRESS", width=4, fields=(
+# Two windows: CONFIG_ADDRESS at 0xcf8, CONFIG_DATA at 0xcfc (offsets within each).
+ADDRESS_REGS = (
+    Reg(0, "CONFIG_ADDRESS", width=4, write="_conf_write", fields=(
         Field("REG", 2, 6), Field("FUNC", 8, 3), Field("DEV", 11, 5), Field("BUS", 16, 8),
         Field("ENABLE", 31))),
-    Reg(0xcfc, "CONFIG_DATA", width=4),
 )
+DATA_REGS = (Reg(0, "CONFIG_DATA", width=4, read="_data_read", write="_data_write"),)
+REGS = ADDRESS_REGS + DATA_REGS
+ENABLE = ADDRESS_REGS[0].field("ENABLE")
 
 
 @register_type("pci-host-bridge", "device", abstract=True, desc="PCI host bridge",
                user_creatable=False)
 class PCIHostBridge(Device):
+    VMSTATE = VMState("pci-host-bridge", 1, ("config_reg",))
+
     def __init__(self):
         super().__init__()
         self.machine = None
         self.bus = None
-        self.config_reg = 0
+        self.address = RegisterBlock(self, "pci-conf-idx", ADDRESS_REGS)
+        self.data = RegisterBlock(self, "pci-conf-data", DATA_REGS)
+
+    @property
+    def config_reg(self) -> int:
+        return self.address["CONFIG_ADDRESS"]
+
+    @config_reg.setter
+    def config_reg(self, value: int):
+        self.address["CONFIG_ADDRESS"] = value
 
     def init_conf_regions(self):
         self.conf_mem = MemoryRegion.io("pci-conf-idx", 4, MemoryRegionOps(
-            read=lambda off, size: self.config_reg, write=self._conf_write,
+            read=self._address_read, write=self.address.write,
             endianness=Endian.LITTLE), owner=self)
         self.data_mem = MemoryRegion.io("pci-conf-data", 4, MemoryRegionOps(
-            read=self._data_read, write=self._data_write, endianness=Endian.LITTLE),
+            read=self.data.read, write=self.data.write, endianness=Endian.LITTLE),
             owner=self)
+
+    def _address_read(self, addr: int, size: int) -> int:
+        # any read of the port, at any byte and size, returns the whole register
+        return self.address.read(0, 4)
 
     def map_conf_regions(self, io_region):
         io_region.add_subregion(0xcf8, self.conf_mem)
         io_region.add_subregion(0xcfc, self.data_mem)
 
     def reset(self):
-        self.config_reg = 0
+        self.address.reset()
 
-    def _conf_write(self, addr: int, val: int, size: int):
-        if addr != 0 or size != 4:
+    def _conf_write(self, sub: int, val: int, size: int):
+        if sub != 0 or size != 4:
             return
-        self.config_reg = val & 0xffffffff
+        self.config_reg = val
 
     def _decode(self, addr: int):
         reg = self.config_reg | (addr & 3)
         return (reg >> 16) & 0xff, (reg >> 8) & 0xff, reg & 0xff
 
     def _data_read(self, addr: int, size: int) -> int:
-        if not self.config_reg & (1 << 31):
+        if not ENABLE.get(self.config_reg):
             return 0xffffffff
         bus_num, devfn, reg = self._decode(addr)
         return self.bus.config_read(bus_num, devfn, reg, size)
 
     def _data_write(self, addr: int, val: int, size: int):
-        if not self.config_reg & (1 << 31):
+        if not ENABLE.get(self.config_reg):
             return
         bus_num, devfn, reg = self._decode(addr)
         self.bus.config_write(bus_num, devfn, reg, val, size)

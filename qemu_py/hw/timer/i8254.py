@@ -10,6 +10,13 @@ times follow QEMU's arithmetic exactly (``muldiv64`` rounding, a minimum of
 QEMU: in mode 3 with the reset count 65536 the output rises at 27462700 ns,
 falls at 27462701 ns and the next edge is due at 54925401 ns.
 
+Counts and output levels are functions of the virtual clock. A periodic
+channel (modes 2 and 3) stepped over more than ``COALESCE_PERIODS`` periods in
+one clock warp jumps to the period just before the destination instead of
+delivering every edge (QEMU visits each one; with a count of 4 and a 10 s
+``clock_step`` that is six million edges); the count read afterwards is the
+same.
+
 Not modelled: BCD counting (the BCD bit is stored and reported in status, the
 count runs binary; logged as unimplemented), the null-count status bit, gate
 low stopping the count in modes 0/2/3/4 (as in QEMU), odd-count asymmetry of
@@ -22,8 +29,9 @@ bit 5 channel-2 output. There is no audio backend.
 
 from __future__ import annotations
 
+from qemu_py.hw.core.vmstate import Sub, VMState
 from qemu_py.hw.isa.isa_bus import ISADevice
-from qemu_py.hw.misc.registers import Field, Reg
+from qemu_py.hw.misc.registers import Field, Reg, RegisterBlock
 from qemu_py.memory import Endian, MemoryRegion, MemoryRegionOps
 from qemu_py.qom import DeviceProp, register_type
 from qemu_py.system.log import guest_error, unimp
@@ -31,15 +39,20 @@ from qemu_py.system.log import guest_error, unimp
 PIT_FREQ = 1193182
 NS = 1_000_000_000
 
+# A periodic channel stepped over more periods than this in one clock warp
+# jumps ahead (its edges in between are not delivered one by one).
+COALESCE_PERIODS = 1000
+
 RW_STATE_LSB, RW_STATE_MSB, RW_STATE_WORD0, RW_STATE_WORD1 = 1, 2, 3, 4
 
-REGS = (
-    Reg(0, "COUNTER0", access="rw"),
-    Reg(1, "COUNTER1", access="rw"),
-    Reg(2, "COUNTER2", access="rw"),
-    Reg(3, "CONTROL", access="wo", fields=(
+REGS = tuple(Reg(i, f"COUNTER{i}", read="_counter_read", write="_counter_write", index=i)
+             for i in range(3)) + (
+    Reg(3, "CONTROL", access="wo", read="_control_read", write="_control_write", fields=(
         Field("BCD", 0), Field("MODE", 1, 3), Field("RW", 4, 2), Field("SC", 6, 2))),
 )
+CONTROL = REGS[3]
+BCD, MODE, RW, SC = (CONTROL.field(n) for n in ("BCD", "MODE", "RW", "SC"))
+READ_BACK = 3                        # SC value of the read-back command
 
 
 def muldiv64(a: int, b: int, c: int) -> int:
@@ -50,6 +63,7 @@ class PITChannel:
     STATE = ("count", "latched_count", "count_latched", "status_latched", "status",
              "read_state", "write_state", "write_latch", "rw_mode", "mode", "bcd", "gate",
              "count_load_time", "next_transition_time")
+    VMSTATE = VMState("i8254-channel", 1, STATE, timers=("irq_timer",), post_load="post_load")
 
     def __init__(self, pit: PIT, index: int):
         self.pit = pit
@@ -58,6 +72,13 @@ class PITChannel:
             setattr(self, name, 0)
         self.irq_timer = None          # channel 0 only
         self.irq_disabled = False
+
+    def post_load(self) -> str | None:
+        if not 1 <= self.count <= 0x10000:
+            return f"channel {self.index} count 0x{self.count:x} out of range"
+        if not 0 <= self.mode <= 5 or not 0 <= self.rw_mode <= 3:
+            return f"channel {self.index} mode {self.mode} / access {self.rw_mode} invalid"
+        return None
 
     def now(self) -> int:
         return self.pit.clock.now()
@@ -125,7 +146,24 @@ class PITChannel:
             self.irq_timer.delete()
 
     def on_timer(self):
-        self.irq_timer_update(self.next_transition_time)
+        self.irq_timer_update(self._catch_up(self.next_transition_time))
+
+    def _catch_up(self, current_time: int) -> int:
+        """The instant to compute the output at, skipping whole periods of a long warp.
+
+        The count is a function of the virtual clock, so a periodic channel
+        (modes 2 and 3) need not visit every edge of a step spanning more than
+        ``COALESCE_PERIODS`` periods: it jumps to the period boundary just
+        before the destination and runs the last edges from there.
+        """
+        dest = self.pit.clock.warp_dest
+        if dest is None or self.mode not in (2, 3):
+            return current_time
+        d_dest = self.ticks(dest)
+        if d_dest - self.ticks(current_time) <= COALESCE_PERIODS * self.count:
+            return current_time
+        base = (d_dest // self.count - 1) * self.count
+        return max(current_time, self.count_load_time + muldiv64(base, NS, PIT_FREQ))
 
     def load_count(self, val: int):
         if val == 0:
@@ -161,17 +199,19 @@ class PITChannel:
 @register_type("isa-pit", "isa-device", desc="ISA i8254 PIT", user_creatable=False)
 class PIT(ISADevice):
     PROPS = [DeviceProp("iobase", "uint32", 0x40)]
+    VMSTATE = VMState("i8254", 1, (Sub("channels", PITChannel.VMSTATE),))
 
     def __init__(self):
         super().__init__()
         self.channels = [PITChannel(self, i) for i in range(3)]
         self.irq_out = self.init_gpio_out(1)[0]
         self.init_gpio_in(self._gate_in, 1)   # unnamed input 0: channel 2 gate
+        self.regs = RegisterBlock(self, "i8254", REGS, offset_mask=3)
 
     def realize(self):
         self.channels[0].irq_timer = self.clock.new_timer(self.channels[0].on_timer, "pit")
         self.io = MemoryRegion.io("pit", 4, MemoryRegionOps(
-            read=self._ioport_read, write=self._ioport_write, endianness=Endian.LITTLE,
+            read=self.regs.read, write=self.regs.write, endianness=Endian.LITTLE,
             impl_min=1, impl_max=1), owner=self)
         self.isa_register_ioport(self.io, self.prop("iobase"))
 
@@ -195,38 +235,48 @@ class PIT(ISADevice):
 
     # -- port I/O ------------------------------------------------------------------------------
     def _ioport_write(self, addr: int, val: int, size: int):
-        addr &= 3
+        self.regs.write(addr, val, size)
+
+    def _ioport_read(self, addr: int, size: int) -> int:
+        return self.regs.read(addr, size)
+
+    def _control_write(self, sub: int, val: int, size: int):
         val &= 0xff
-        if addr == 3:
-            channel = val >> 6
-            if channel == 3:                             # read-back command
-                if not val & 0x0e:
-                    guest_error("i8254: read-back command selects no counter")
-                for index, ch in enumerate(self.channels):
-                    if val & (2 << index):
-                        if not val & 0x20:
-                            ch.latch_count()
-                        if not val & 0x10 and not ch.status_latched:
-                            ch.status = ((ch.get_out(self.clock.now()) << 7) | (ch.rw_mode << 4)
-                                         | (ch.mode << 1) | ch.bcd)
-                            ch.status_latched = 1
-                return
-            ch = self.channels[channel]
-            access = (val >> 4) & 3
-            if access == 0:
-                ch.latch_count()
-                return
-            ch.rw_mode = access
-            ch.read_state = access
-            ch.write_state = access
-            ch.mode = (val >> 1) & 7
-            ch.bcd = val & 1
-            if ch.bcd:
-                unimp(f"i8254: BCD counting on channel {channel} not modelled (counts binary)")
-            if ch.mode > 5:
-                ch.mode -= 4                             # modes 6 and 7 are 2 and 3
+        channel = SC.get(val)
+        if channel == READ_BACK:
+            if not val & 0x0e:
+                guest_error("i8254: read-back command selects no counter")
+            for index, ch in enumerate(self.channels):
+                if val & (2 << index):
+                    if not val & 0x20:
+                        ch.latch_count()
+                    if not val & 0x10 and not ch.status_latched:
+                        ch.status = ((ch.get_out(self.clock.now()) << 7) | (ch.rw_mode << 4)
+                                     | (ch.mode << 1) | ch.bcd)
+                        ch.status_latched = 1
             return
-        ch = self.channels[addr]
+        ch = self.channels[channel]
+        access = RW.get(val)
+        if access == 0:
+            ch.latch_count()
+            return
+        ch.rw_mode = access
+        ch.read_state = access
+        ch.write_state = access
+        ch.mode = MODE.get(val)
+        ch.bcd = BCD.get(val)
+        if ch.bcd:
+            unimp(f"i8254: BCD counting on channel {channel} not modelled (counts binary)")
+        if ch.mode > 5:
+            ch.mode -= 4                                 # modes 6 and 7 are 2 and 3
+
+    def _control_read(self, sub: int, size: int) -> int:
+        guest_error("i8254: read of the write-only control word register")
+        return 0
+
+    def _counter_write(self, index: int, sub: int, val: int, size: int):
+        val &= 0xff
+        ch = self.channels[index]
         state = ch.write_state
         if state == RW_STATE_MSB:
             ch.load_count(val << 8)
@@ -238,15 +288,11 @@ class PIT(ISADevice):
             ch.write_state = RW_STATE_WORD0
         else:
             if state == 0:
-                guest_error(f"i8254: counter {addr} written before its mode was programmed")
+                guest_error(f"i8254: counter {index} written before its mode was programmed")
             ch.load_count(val)
 
-    def _ioport_read(self, addr: int, size: int) -> int:
-        addr &= 3
-        if addr == 3:
-            guest_error("i8254: read of the write-only control word register")
-            return 0
-        ch = self.channels[addr]
+    def _counter_read(self, index: int, sub: int, size: int) -> int:
+        ch = self.channels[index]
         if ch.status_latched:
             ch.status_latched = 0
             return ch.status

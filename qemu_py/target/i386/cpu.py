@@ -391,6 +391,27 @@ class X86CPU:
         mask = self._sp_mask()
         self.set_gpr(4, (self.gpr(4) & ~mask) | ((self.gpr(4) + n) & mask))
 
+    def enter_long_mode_cpl3(self, code_sel: int, data_sel: int, fs_gs_sel: int | None = None):
+        """Long mode with SSE and NX enabled, flat 64-bit CPL 3 segments (CODE_SEL for CS,
+        DATA_SEL for the others, FS/GS FS_GS_SEL when given): the state a 64-bit user
+        program runs in.  Paging registers (CR3) and descriptor tables are the caller's."""
+        from . import state as st
+        env = self.env_q
+        env[CR4] = CR4_PAE | CR4_OSFXSR | st.CR4_OSXMMEXCPT
+        env[EFER] = st.EFER_SCE | EFER_LME | EFER_LMA | st.EFER_NXE
+        env[CR0] = 0x80050033
+        code = DESC_P_MASK | DESC_S_MASK | DESC_CS_MASK | DESC_R_MASK | DESC_A_MASK | \
+            DESC_L_MASK | st.DESC_G_MASK | (3 << st.DESC_DPL_SHIFT)
+        data = DESC_P_MASK | DESC_S_MASK | DESC_W_MASK | DESC_A_MASK | DESC_B_MASK | \
+            st.DESC_G_MASK | (3 << st.DESC_DPL_SHIFT)
+        for seg in range(6):
+            sel, flags = (code_sel, code) if seg == R_CS else (data_sel, data)
+            if fs_gs_sel is not None and seg in (st.R_FS, st.R_GS):
+                sel = fs_gs_sel
+            env[seg_slot(seg, 0)], env[seg_slot(seg, 1)] = sel, 0
+            env[seg_slot(seg, 2)], env[seg_slot(seg, 3)] = 0xFFFFFFFF, flags
+        env[HFLAGS] = (env[HFLAGS] & ~3) | 3
+
     def syscall(self, next_eip: int):
         """SYSCALL: into the guest kernel through the STAR/LSTAR MSRs (linux-user mode
         overrides this to run the call itself)."""

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import struct
 
+from . import gdb_mem
+from .seg_helper import get_seg_base, get_seg_limit, load_seg_cache
+from .state import (CR0_PE, DESC_A_MASK, DESC_DPL_SHIFT, DESC_P_MASK, DESC_S_MASK,
+                    DESC_W_MASK, EFLAGS, GDT_BASE, GDT_LIMIT, LDT, VM_MASK)
 from .state import (CR0, CR2, CR3, CR4, CR8, EFER, FPDP, FPIP, FPOP, FPREGS, FPTAGS, FPUC,
                     FPUS, FPSTT, KERNEL_GS_BASE, MXCSR, R_FS, R_GS, REGS, RIP, SEG_BASE, SEG_SEL,
                     XMM, seg_slot)
@@ -106,6 +110,43 @@ def read_register(cpu, n: int) -> bytes | None:
     return None
 
 
+def _descriptor_debug(cpu, selector: int):
+    """(base, limit, flags) of SELECTOR's GDT/LDT descriptor, read as the
+    debugger reads memory; None when it lies past the table or is unreadable."""
+    env = cpu.env_q
+    if selector & 4:
+        base, limit = env[LDT + 1], env[LDT + 2]
+    else:
+        base, limit = env[GDT_BASE], env[GDT_LIMIT]
+    index = selector & ~7
+    if index + 7 > limit:
+        return None
+    raw = gdb_mem.memory_rw_debug(cpu, base + index, 8)
+    if raw is None:
+        return None
+    e1, e2 = struct.unpack("<II", raw)
+    return get_seg_base(e1, e2), get_seg_limit(e1, e2), e2
+
+
+def load_segment(cpu, seg: int, selector: int):
+    """A selector written by the debugger reloads the segment's cache: from the
+    descriptor tables in protected mode, as ``selector << 4`` in real and vm86
+    mode. An unchanged selector or an unreadable descriptor changes nothing (as
+    QEMU's x86_cpu_gdb_load_seg)."""
+    env = cpu.env_q
+    if selector == env[seg_slot(seg, SEG_SEL)] & 0xFFFF:
+        return
+    if not env[CR0] & CR0_PE or env[EFLAGS] & VM_MASK:
+        dpl = 3 if env[EFLAGS] & VM_MASK else 0
+        load_seg_cache(cpu, seg, selector, selector << 4, 0xFFFF,
+                       DESC_P_MASK | DESC_S_MASK | DESC_W_MASK | DESC_A_MASK
+                       | dpl << DESC_DPL_SHIFT)
+        return
+    desc = _descriptor_debug(cpu, selector)
+    if desc is not None:
+        load_seg_cache(cpu, seg, selector, *desc)
+
+
 def write_register(cpu, n: int, data: bytes) -> int:
     """Store DATA into register N; returns the bytes used (0: unknown register)."""
     if not 0 <= n < NUM_REGS:
@@ -121,7 +162,7 @@ def write_register(cpu, n: int, data: bytes) -> int:
     elif n == 17:
         cpu.set_eflags(struct.unpack_from("<I", data)[0], 0xFFFFFFFF)
     elif n < 24:
-        pass                       # selectors: QEMU reloads segments; read-only here
+        load_segment(cpu, _SEG_INDEX[n - 18], struct.unpack_from("<I", data)[0] & 0xFFFF)
     elif n < 27:
         v = struct.unpack_from("<Q", data)[0]
         slot = (seg_slot(R_FS, SEG_BASE), seg_slot(R_GS, SEG_BASE), KERNEL_GS_BASE)[n - 24]

@@ -136,6 +136,8 @@ def test_sstep_flags(gdb):
     assert c.command(b"Qqemu.sstep=5") == b"OK"
     assert c.command(b"qqemu.sstep") == b"0x5"
     assert c.command(b"Qqemu.sstep=7") == b"OK"
+    assert c.command(b"Qqemu.sstep=8") == b"E22"          # not a supported bit
+    assert c.command(b"qqemu.sstep") == b"0x7"
 
 
 def test_ctrl_c_stops_a_running_guest(gdb):
@@ -251,3 +253,40 @@ def test_detach_lets_the_guest_run_to_its_normal_exit(gdb):
 def test_dash_s_is_gdb_on_tcp_port_1234():
     from qemu_py.cli import parse_args
     assert parse_args(["-s"]).gdb == "tcp::1234" == parse_args(["-gdb", "tcp::1234"]).gdb
+
+
+def _fresh(tmp_path):
+    path = str(tmp_path / "sock")
+    proc = start_emulator(path)
+    c = GdbClient(path)
+    # no acks: the client must not write once the emulator may have exited
+    assert c.command(b"QStartNoAckMode") == b"OK"
+    c.ack = False
+    return c, proc
+
+
+def test_shutdown_while_attached_sends_W00_after_the_reply(tmp_path):
+    c, proc = _fresh(tmp_path)
+    try:
+        assert c.command(b"qRcmd," + b"quit".hex().encode()) == b"OK"
+        assert c.read_packet() == b"W00"            # QEMU's gdb_exit, whatever the status
+        assert proc.wait(timeout=60) == 0
+    finally:
+        c.close()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_kill_sends_W00_and_ends_with_status_0(tmp_path):
+    c, proc = _fresh(tmp_path)
+    try:
+        assert c.command(b"vKill;1") == b"OK"
+        assert c.read_packet() == b"W00"
+        assert proc.wait(timeout=60) == 0
+        assert proc.stderr.read().decode().endswith(": QEMU: Terminated via GDBstub\n")
+    finally:
+        c.close()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

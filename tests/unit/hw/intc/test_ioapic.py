@@ -42,10 +42,10 @@ def delivered(ioapic):
 def test_edge_delivery_and_isa_irq0_on_pin2(machine):
     m = machine("-M", "pc", "-accel", "qtest", "-nodefaults")
     io = m.ioapic
-    io._mem_write(0, 0x14, 4)
-    io._mem_write(0x10, 0x31, 4)                         # pin 2: vector 0x31, edge
-    io._mem_write(0, 0x15, 4)
-    io._mem_write(0x10, 0x03000000, 4)                   # dest 3
+    io.regs.write(0, 0x14, 4)
+    io.regs.write(0x10, 0x31, 4)                         # pin 2: vector 0x31, edge
+    io.regs.write(0, 0x15, 4)
+    io.regs.write(0x10, 0x03000000, 4)                   # dest 3
     io.get_gpio_in(0).set(1)                             # ISA IRQ 0 -> pin 2
     assert delivered(io) == [(0xfee03000, 0x31)]
     io.get_gpio_in(0).set(1)
@@ -55,13 +55,13 @@ def test_edge_delivery_and_isa_irq0_on_pin2(machine):
 def test_level_remote_irr_and_eoi(machine):
     m = machine("-M", "pc", "-accel", "qtest", "-nodefaults")
     io = m.ioapic
-    io._mem_write(0, 0x20, 4)
-    io._mem_write(0x10, 0x8040, 4)                       # pin 8: vector 0x40, level
+    io.regs.write(0, 0x20, 4)
+    io.regs.write(0x10, 0x8040, 4)                       # pin 8: vector 0x40, level
     io.get_gpio_in(8).set(1)
     assert delivered(io) == [(0xfee00000, 0x8040)]
-    io._mem_write(0, 0x20, 4)
-    assert io._mem_read(0x10, 4) & (1 << 14)             # remote IRR
-    io._mem_write(0x40, 0x40, 4)                         # EOI: still asserted -> again
+    io.regs.write(0, 0x20, 4)
+    assert io.regs.read(0x10, 4) & (1 << 14)             # remote IRR
+    io.regs.write(0x40, 0x40, 4)                         # EOI: still asserted -> again
     assert delivered(io) == [(0xfee00000, 0x8040)]
     io.get_gpio_in(8).set(0)
     io.eoi_broadcast(0x40)
@@ -75,8 +75,8 @@ def test_masked_edge_is_ignored_and_nonsense_logged(machine):
     io.get_gpio_in(5).set(1)
     assert delivered(io) == []
     for reg in (0x02, 0x01, 0x7f, 0xff):
-        io._mem_write(0, reg, 4)
-        io._mem_write(0x10, 0xffffffff, 4)
-        io._mem_read(0x10, 4)
-    io._mem_write(0x20, 1, 4)
-    io._mem_read(0x30, 4)
+        io.regs.write(0, reg, 4)
+        io.regs.write(0x10, 0xffffffff, 4)
+        io.regs.read(0x10, 4)
+    io.regs.write(0x20, 1, 4)
+    io.regs.read(0x30, 4)

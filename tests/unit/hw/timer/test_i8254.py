@@ -93,3 +93,25 @@ def test_modes_in_process(machine, mode, count, expect_edges):
     clock.warp(clock.now() + ticks_to_ns(3 * count))
     rises = sum(1 for a, b in zip([0] + levels, levels) if b and not a)
     assert rises >= expect_edges or mode == 4 and rises == 1
+
+
+def test_outw_0x40_then_big_clock_step_does_not_hang(qtest):
+    import time
+    s = qtest()
+    s.cmd("outw 0x40 4")               # channel 0 count 4: a 3.35 us square wave
+    t0 = time.monotonic()
+    assert s.cmd("clock_step 10000000000") == "OK 10000000000"
+    assert time.monotonic() - t0 < 5
+    s.clock_step(ticks_to_ns(1) + 1)   # one tick on: mode 3 counts down by two
+    d = muldiv64(10_000_000_000 + ticks_to_ns(1) + 1, PIT_FREQ, NS)
+    assert s.inb(0x40) == 4 - (2 * d) % 4 == 2   # unprogrammed access mode: LSB
+
+
+def test_pit_timer_bookkeeping_does_not_leak(machine):
+    m = machine("-M", "pc", "-accel", "qtest", "-nodefaults")
+    pit, clock = m.pit, m.vm.clock
+    pit._ioport_write(3, 0x34, 1)      # channel 0, lobyte/hibyte, mode 2
+    for _ in range(5000):              # each load re-arms the channel-0 timer
+        pit._ioport_write(0, 0xff, 1)
+        pit._ioport_write(0, 0xff, 1)
+    assert len(clock._heap) < 200
