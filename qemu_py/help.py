@@ -5,6 +5,8 @@ from __future__ import annotations
 from . import QEMU_VERSION, __version__
 from .qom import Device, types_implementing
 from .system.log import help_text as log_help_text
+from .system.startup import ACCELERATORS
+from .cmdline import OPTIONS
 
 CATEGORIES = ("Controller/Bridge/Hub", "USB", "Storage", "Network", "Input", "Display", "Sound",
               "Misc", "CPU", "Watchdog", "Uncategorized")
@@ -28,7 +30,6 @@ def machine_help(target: str) -> str:
 
 
 def accel_help() -> str:
-    from .launch import ACCELERATORS
     return "Accelerators supported in QEMU binary:\n" + "".join(a + "\n" for a in ACCELERATORS)
 
 
@@ -91,7 +92,6 @@ def cpu_help(target: str) -> str:
 
 
 def usage_text() -> str:
-    from .cli import OPTIONS
     lines = [version_text().rstrip("\n"),
              "usage: qemu-py [options]", "", "Options qemu-py understands (QEMU syntax):"]
     for name, (takes_arg, _) in sorted(OPTIONS.items()):

@@ -24,13 +24,7 @@ from .system.error import error_report, prog_name
 from .system.log import LOG
 from .system.mainloop import MainLoop
 from .system.runstate import VM
-
-ACCELERATORS = ("qtest", "tcg", "kvm")
-
-
-class StartupError(Exception):
-    pass
-
+from .system.startup import ACCELERATORS, StartupError
 
 def _err(msg: str) -> int:
     return error_report(msg)
@@ -136,6 +130,7 @@ class Emulator:
 
         if cfg.qtest is not None:
             from .qtest.log import QTestLog
+            from .qtest.board import register_board_commands
             from .qtest.server import QTestServer
             try:
                 chr_ = self._chardev_for(cfg.qtest, "qtest", None)
@@ -146,9 +141,7 @@ class Emulator:
             except OSError as e:
                 raise StartupError(f"-qtest-log {cfg.qtest_log}: {e.strerror}") from None
             self.qtest = QTestServer(vm, chr_, log, clock_commands=(accel == "qtest"))
-            extensions = getattr(machine, "qtest_commands", None)
-            for name, handler in (extensions() if extensions else {}).items():
-                self.qtest.register_extension(name, handler)
+            register_board_commands(self.qtest, machine)
             vm.qtest = self.qtest
 
         machine.serial_chardevs = self._serial_backends()
@@ -314,7 +307,9 @@ def _exit_with_parent():
         pass
 
 
-def run(cfg: MachineConfig, argv: list[str]) -> int:
+def answer_info(cfg: MachineConfig) -> int | None:
+    """``-version`` and ``-help`` (and ``-xxx help``): print the answer and return
+    the exit status; None when the command line asks for a run."""
     if cfg.version:
         print(helptext.version_text(), end="")
         return 0
@@ -327,9 +322,11 @@ def run(cfg: MachineConfig, argv: list[str]) -> int:
         return 1 if cfg.help == "d" else 0           # QEMU exits 1 after -d help
     if cfg.exit_with_parent:
         _exit_with_parent()
-    from .accel.tcg.default_guest import run_default_guest, wants_default_guest
-    if wants_default_guest(cfg, argv):
-        return run_default_guest(argv)
+    return None
+
+
+def run(cfg: MachineConfig) -> int:
+    """Build the machine CFG describes and run it; the exit status."""
     emu = Emulator(cfg)
     try:
         emu.build()

@@ -2,7 +2,8 @@
 machine with ``iommu=smmuv3`` and one ``edu`` device (requester 00:01.0,
 StreamID 8), as the QEMU 7.2 measurements of spec §5.3 were made.
 
-The emulator runs in this process and its qtest chardev is one end of a
+The emulator runs in this process (the shared in-process client
+:class:`~qemu_py.qtest.inprocess.InProcessQTest`), its qtest chardev one end of a
 socketpair; every register access, RAM access and DMA goes over the wire as
 ``readl``/``writeq``/``b64write``/``clock_step`` lines. A DMA is an edu
 transfer: edu's buffer (never written, so all zeros) to the IOVA, started by
@@ -13,11 +14,7 @@ through edu (spec §6), so :meth:`dma_read` returns ``(None, None)``.
 
 from __future__ import annotations
 
-import base64
-import socket
-
-from qemu_py.cli import parse_args
-from qemu_py.launch import Emulator
+from qemu_py.qtest.inprocess import InProcessQTest
 
 ECAM = 0x3F00_0000
 EDU_CFG = ECAM + (8 << 12)            # 00:01.0
@@ -37,67 +34,24 @@ class QTestError(AssertionError):
     pass
 
 
-class QTestRig:
+class QTestRig(InProcessQTest):
+    check_replies = True        # a FAIL reply is a failed measurement
+
     def __init__(self, strict: bool = False, extra=()):
-        self.peer, theirs = socket.socketpair()
         machine = "virt,iommu=smmuv3,highmem=off" + (",smmu-strict-arch=on" if strict else "")
-        args = ["-M", machine, "-m", "128M", "-cpu", "cortex-a57", "-nodefaults",
-                "-device", "edu", "-accel", "qtest", *extra,
-                "-chardev", f"socket,id=qt,fd={theirs.fileno()}", "-qtest", "chardev:qt",
-                "-qtest-log", "none"]
-        cfg = parse_args(args, "aarch64")
-        theirs.detach()
-        self.emu = Emulator(cfg)
-        self.emu.build()
-        self.emu.loop.iterate(0)
-        self.buf = b""
-        self.lines = 0
+        super().__init__(["-M", machine, "-m", "128M", "-cpu", "cortex-a57", "-nodefaults",
+                          "-device", "edu", "-accel", "qtest", *extra], "aarch64")
         self.smmu = self.emu.vm.machine.smmu
         self.sid = 8
         self.cmd(f"writel {EDU_CFG + 0x10:#x} {EDU_BAR:#x}")
         self.cmd(f"writew {EDU_CFG + 0x4:#x} 0x6")
 
-    # -- the wire --------------------------------------------------------------------------
-    def cmd(self, line: str) -> str:
-        self.peer.sendall(line.encode("latin-1") + b"\n")
-        self.lines += 1
-        while True:
-            while b"\n" not in self.buf:
-                self.emu.loop.iterate(0.5)
-                self.peer.setblocking(False)
-                try:
-                    self.buf += self.peer.recv(1 << 20)
-                except BlockingIOError:
-                    pass
-            reply, _, self.buf = self.buf.partition(b"\n")
-            text = reply.decode("latin-1")
-            if not text.startswith("IRQ "):
-                break
-        if not text.startswith("OK"):
-            raise QTestError(f"qtest {line!r} -> {text!r}")
-        return text
-
-    def _value(self, line: str) -> int:
-        return int(self.cmd(line).split()[1], 16)
-
-    def close(self):
-        self.peer.close()
-        for chr_ in self.emu.chardevs.values():
-            chr_.close()
-        self.emu.loop.close()
-
-    # -- guest-physical accesses --------------------------------------------------------------
-    def readl(self, addr: int) -> int:
-        return self._value(f"readl {addr:#x}")
-
+    # -- guest-physical accesses (the shared client's, values masked to the width) --------------
     def writel(self, addr: int, value: int):
-        self.cmd(f"writel {addr:#x} {value & 0xFFFF_FFFF:#x}")
-
-    def readq(self, addr: int) -> int:
-        return self._value(f"readq {addr:#x}")
+        super().writel(addr, value & 0xFFFF_FFFF)
 
     def writeq(self, addr: int, value: int):
-        self.cmd(f"writeq {addr:#x} {value & ((1 << 64) - 1):#x}")
+        super().writeq(addr, value & ((1 << 64) - 1))
 
     def read_q(self, addr: int) -> int:
         return self.readq(addr)
@@ -106,10 +60,10 @@ class QTestRig:
         self.writeq(addr, value)
 
     def write_mem(self, addr: int, data: bytes):
-        self.cmd(f"b64write {addr:#x} {len(data):#x} {base64.b64encode(bytes(data)).decode()}")
+        self.bufwrite(addr, bytes(data))
 
     def read_mem(self, addr: int, n: int) -> bytes:
-        return bytes.fromhex(self.cmd(f"read {addr:#x} {n:#x}").split()[1][2:])
+        return self.memread(addr, n)
 
     # -- DMA through edu -------------------------------------------------------------------------
     def _edu_dma(self, src: int, dst: int, count: int, to_pci: bool):

@@ -212,13 +212,13 @@ def is_linux_boot_protocol(data: bytes) -> bool:
 def prepare_kernel(machine, cfg, data: bytes | None = None) -> KernelBoot:
     """Read and lay out cfg.kernel (multiboot v1 or PVH) for MACHINE's RAM.
 
+    A Linux boot-protocol image (:func:`is_linux_boot_protocol`) is the board's
+    to hand to :func:`qemu_py.loader.bzimage.prepare_bzimage` instead.
+
     DATA is the kernel file's contents when the caller has read it already.
     Raises :class:`LoaderError` with a message naming the file and the problem."""
     if data is None:
         data = read_image_file(cfg.kernel, "kernel", machine.ram_size)
-    if is_linux_boot_protocol(data):
-        from .bzimage import prepare_bzimage
-        return prepare_bzimage(machine, cfg, data)
     out = _Image(machine)
     mb = find_multiboot_header(data)
     if mb is not None:

@@ -8,16 +8,10 @@ is read). It is transport-free, so tests can drive it without a chardev.
 
 from __future__ import annotations
 
-from qemu_py import QEMU_PACKAGE, QEMU_VERSION
-
 from .dispatch import dispatch
 from .errors import QMPError
+from .commands.control import version_info
 from .schema import SCHEMA
-
-
-def version_info() -> dict:
-    major, minor, micro = QEMU_VERSION
-    return {"qemu": {"major": major, "minor": minor, "micro": micro}, "package": QEMU_PACKAGE}
 
 
 class QMPSession:

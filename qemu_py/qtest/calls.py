@@ -1,9 +1,14 @@
-"""libqtest's calls on top of one request method, shared by every qtest client.
+"""The one qtest client protocol, shared by every client (a process over a
+socket, an in-process machine over a socketpair or called directly).
 
-A client class provides ``cmd(line, check=True) -> reply`` (IRQ lines
-consumed through ``_irq_line``) and gets ``readl``, ``writel``, ``memread``,
-``bufwrite``, ``clock_step``, ``irq_intercept_in``... exactly as libqtest
-formats them.
+A client class provides the transport: ``_send(data)`` writes request bytes,
+``_fill(command)`` returns the next bytes the server wrote (or raises
+:class:`QTestError` when no more can come). This class does the rest: the
+line reader, requests and replies (``cmd``, ``lines``, ``raw``,
+``pipeline``), the IRQ lines (``IRQ raise N`` / ``IRQ lower N`` update
+``irq_level``, ``irq_raised``, ``irq_lowered``, ``irq_lines``), and
+libqtest's calls (``readl``, ``writel``, ``memread``, ``bufwrite``,
+``clock_step``, ``irq_intercept_in``...) exactly as libqtest formats them.
 """
 
 from __future__ import annotations
@@ -11,7 +16,76 @@ from __future__ import annotations
 import base64
 
 
+class QTestError(Exception):
+    """A qtest command was answered with FAIL or ERR (or not at all)."""
+
+    def __init__(self, command: str, reply: str | None, message: str | None = None):
+        self.command = command
+        self.reply = reply
+        super().__init__(message or f"qtest command {command!r} failed: {reply!r}")
+
+
 class LibqtestCalls:
+    _buf = b""
+    check_replies = True        # cmd() raises QTestError on a reply other than OK
+
+    # -- transport (the subclass's) ------------------------------------------------------
+    def _send(self, data: bytes) -> None:
+        raise NotImplementedError
+
+    def _fill(self, command: str) -> bytes:
+        raise NotImplementedError
+
+    # -- lines -------------------------------------------------------------------------------
+    def _readline(self, command: str) -> str:
+        while b"\n" not in self._buf:
+            self._buf += self._fill(command)
+        line, _, self._buf = self._buf.partition(b"\n")
+        return line.decode("latin-1")
+
+    def _reply(self, command: str, out: list[str] | None = None) -> str:
+        """The next non-IRQ line; IRQ lines before it are recorded (and added to OUT)."""
+        while True:
+            line = self._readline(command)
+            if not line.startswith("IRQ"):
+                return line
+            self._irq_line(line)
+            if out is not None:
+                out.append(line)
+
+    def raw(self, data: bytes, nlines: int) -> list[str]:
+        """Send DATA as it is; return the next NLINES lines, IRQ lines included."""
+        self._send(data)
+        return [self._readline(repr(data)) for _ in range(nlines)]
+
+    def lines(self, line: str) -> list[str]:
+        """Send one request; every line up to and including its reply."""
+        self._send(line.encode("latin-1") + b"\n")
+        out: list[str] = []
+        out.append(self._reply(line, out))
+        return out
+
+    def cmd(self, line: str, check: bool | None = None) -> str:
+        """Send one request and return its reply line (IRQ lines are recorded);
+        CHECK (default ``check_replies``): raise :class:`QTestError` unless it is OK."""
+        replies = [t for t in self.lines(line) if not t.startswith("IRQ")]
+        reply = replies[-1] if replies else ""
+        if (self.check_replies if check is None else check) and not reply.startswith("OK"):
+            raise QTestError(line, reply)
+        return reply
+
+    def cmd_with_irqs(self, line: str, check: bool | None = None) -> tuple[list[str], str]:
+        """Like cmd(), also returning the IRQ lines that arrived before the reply."""
+        start = len(self.irq_lines)
+        reply = self.cmd(line, check)
+        return self.irq_lines[start:], reply
+
+    def pipeline(self, lines: list[str]) -> list[str]:
+        """Send several requests in one write; returns their replies in order."""
+        self._send("".join(x + "\n" for x in lines).encode("latin-1"))
+        return [self._reply(line) for line in lines]
+
+    # -- IRQ lines ---------------------------------------------------------------------------
     def _init_irq_state(self):
         self.irq_level = [0] * 256
         self.irq_raised = [0] * 256

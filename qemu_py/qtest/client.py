@@ -22,17 +22,8 @@ import sys
 import tempfile
 import time
 
-from .calls import LibqtestCalls
+from .calls import LibqtestCalls, QTestError
 from .qmp_client import QMPConnection, QMPError
-
-
-class QTestError(Exception):
-    """A qtest command was answered with FAIL or ERR (or not at all)."""
-
-    def __init__(self, command: str, reply: str | None, message: str | None = None):
-        self.command = command
-        self.reply = reply
-        super().__init__(message or f"qtest command {command!r} failed: {reply!r}")
 
 
 class QTestTimeout(QTestError):
@@ -261,9 +252,12 @@ class QTest(LibqtestCalls):
         self.close()
 
     # -- protocol ----------------------------------------------------------------------
-    def _readline(self, command: str) -> str:
+    def _send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def _fill(self, command: str) -> bytes:
         deadline = time.monotonic() + self.timeout
-        while b"\n" not in self._buf:
+        while True:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise QTestTimeout(command, None, f"no reply to {command!r} within "
@@ -278,41 +272,7 @@ class QTest(LibqtestCalls):
                 raise QTestError(command, None, f"connection closed while waiting for the reply "
                                  f"to {command!r}" + (f": {death}" if death else "")
                                  + (f"\n{self.describe_logs()}" if self.proc else ""))
-            self._buf += chunk
-        line, _, self._buf = self._buf.partition(b"\n")
-        return line.decode("latin-1")
-
-    def cmd(self, line: str, check: bool = True) -> str:
-        """Send one request and return its reply line (IRQ lines are consumed)."""
-        self.sock.sendall(line.encode("latin-1") + b"\n")
-        while True:
-            reply = self._readline(line)
-            if reply.startswith("IRQ"):
-                self._irq_line(reply)
-                continue
-            if check and not reply.startswith("OK"):
-                raise QTestError(line, reply)
-            return reply
-
-    def cmd_with_irqs(self, line: str, check: bool = True) -> tuple[list[str], str]:
-        """Like cmd(), also returning the IRQ lines that arrived before the reply."""
-        start = len(self.irq_lines)
-        reply = self.cmd(line, check)
-        return self.irq_lines[start:], reply
-
-    def pipeline(self, lines: list[str]) -> list[str]:
-        """Send several requests in one write; returns their replies in order."""
-        self.sock.sendall("".join(x + "\n" for x in lines).encode("latin-1"))
-        out = []
-        for line in lines:
-            while True:
-                reply = self._readline(line)
-                if reply.startswith("IRQ"):
-                    self._irq_line(reply)
-                    continue
-                out.append(reply)
-                break
-        return out
+            return chunk
 
     def get_irq(self, n: int) -> bool:
         """Level of intercepted line N, after draining pending IRQ lines."""

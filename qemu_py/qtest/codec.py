@@ -63,3 +63,18 @@ def glib_b64_decode_inplace(text: bytes) -> tuple[bytes, bytes]:
 
 def b64encode(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
+
+
+def printable(token: str) -> str:
+    """TOKEN as a FAIL reply quotes it: backslash doubled, bytes outside
+    printable ASCII as ``\\xNN``."""
+    out = []
+    for ch in token:
+        o = ord(ch)
+        if ch == "\\":
+            out.append("\\\\")
+        elif 0x20 <= o < 0x7F:
+            out.append(ch)
+        else:
+            out.append(f"\\x{o:02x}")
+    return "".join(out)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from qemu_py.system.numbers import NumberError, strtoi, strtou
 
-from .codec import b64encode, decode_write_hex, glib_b64_decode_inplace
+from .codec import b64encode, decode_write_hex, glib_b64_decode_inplace, printable
 
 MAX_BULK = 1 << 28          # largest read/write/memset qemu-py accepts in one request
 
@@ -21,8 +21,7 @@ class QTestFail(Exception):
         self.msg = msg
 
     def text(self) -> str:
-        from .server import _printable
-        return _printable(self.msg)
+        return printable(self.msg)
 
 
 def require_arg(words, i, what):

@@ -1,56 +1,51 @@
-"""An in-process qtest session: the emulator built inside this Python process.
+"""An in-process qtest session over the wire: the emulator built inside this
+Python process, its qtest chardev one end of a socketpair.
 
-Its qtest chardev is one end of a socketpair; requests go through the real
-server and wire, and the main loop is iterated until the replies arrive. It
-is much faster to start than a process, which suits property tests and
-fuzzing; ``emu`` gives direct access to the machine for white-box checks.
+Requests go through the real chardev, server and wire, and the main loop is
+iterated until the replies arrive. It is much faster to start than a process,
+which suits property tests and fuzzing; ``emu`` gives direct access to the
+machine for white-box checks. The protocol (lines, IRQ lines, libqtest calls)
+is the one every client shares (:class:`~qemu_py.qtest.calls.LibqtestCalls`).
 """
 
 from __future__ import annotations
 
 import socket
 
-from qemu_py.cli import parse_args
+from qemu_py.cmdline import parse_args
 from qemu_py.launch import Emulator
 
+from .calls import LibqtestCalls
 
-class InProcessQTest:
+
+class InProcessQTest(LibqtestCalls):
+    check_replies = False       # protocol tests read FAIL replies as answers
     def __init__(self, args: list[str], target: str = "x86_64"):
         self.peer, theirs = socket.socketpair()
-        cfg = parse_args(args + ["-chardev", f"socket,id=qt,fd={theirs.fileno()}",
-                                 "-qtest", "chardev:qt", "-qtest-log", "none"], target)
+        cfg = parse_args(list(args) + ["-chardev", f"socket,id=qt,fd={theirs.fileno()}",
+                                       "-qtest", "chardev:qt", "-qtest-log", "none"], target)
         theirs.detach()
+        self.peer.setblocking(False)
         self.emu = Emulator(cfg)
         self.emu.build()
         self.server = self.emu.qtest
-        self.buf = b""
-        self.irq_lines: list[str] = []
+        self._buf = b""
+        self._init_irq_state()
         self.emu.loop.iterate(0)
 
-    def raw(self, data: bytes, nlines: int) -> list[str]:
-        """Send DATA; return the next NLINES lines, IRQ lines included."""
+    def _send(self, data: bytes) -> None:
         self.peer.sendall(data)
-        out = []
-        self.peer.setblocking(False)
-        while len(out) < nlines:
-            while b"\n" not in self.buf:
-                self.emu.loop.iterate(0.5)
-                try:
-                    self.buf += self.peer.recv(1 << 20)
-                except BlockingIOError:
-                    pass
-            line, _, self.buf = self.buf.partition(b"\n")
-            out.append(line.decode("latin-1"))
-        return out
 
-    def cmd(self, line: str) -> str:
-        """Send one request; return its reply (IRQ lines go to irq_lines)."""
-        self.peer.sendall(line.encode("latin-1") + b"\n")
+    def _fill(self, command: str) -> bytes:
         while True:
-            reply = self.raw(b"", 1)[0]
-            if not reply.startswith("IRQ "):
-                return reply
-            self.irq_lines.append(reply)
+            self.emu.loop.iterate(0.5)
+            try:
+                chunk = self.peer.recv(1 << 20)
+            except BlockingIOError:
+                continue
+            if chunk:
+                return chunk
+            raise EOFError(f"the qtest server closed the connection before answering {command!r}")
 
     def close(self):
         self.peer.close()

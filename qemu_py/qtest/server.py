@@ -15,23 +15,11 @@ import traceback
 
 from qemu_py.system.chardev import CLOSED, OPENED
 
+from .codec import printable as _printable
 from .commands import COMMANDS, QTestFail
 from .log import QTestLog
 
 READ_CHUNK = 1024
-
-
-def _printable(token: str) -> str:
-    out = []
-    for ch in token:
-        o = ord(ch)
-        if ch == "\\":
-            out.append("\\\\")
-        elif 0x20 <= o < 0x7F:
-            out.append(ch)
-        else:
-            out.append(f"\\x{o:02x}")
-    return "".join(out)
 
 
 class QTestServer:

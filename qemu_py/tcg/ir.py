@@ -418,8 +418,8 @@ class Op:
         return self.args[self.nb_oargs + self.nb_iargs:]
 
     def __repr__(self) -> str:
-        from .printer import format_op
-        return f"<Op {format_op(self)}>"
+        # the dump text (``-d op``) is qemu_py.tcg.printer.format_op's, a layer above
+        return f"<Op {self.opdef.name} {', '.join(map(str, self.args))}>"
 
 
 # --------------------------------------------------------------------------- context

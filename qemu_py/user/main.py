@@ -27,9 +27,10 @@ from __future__ import annotations
 import os
 import random
 import sys
+
+from .ending import PROG, finish
 from dataclasses import dataclass, field
 
-PROG = "qemu-py-x86_64"
 
 
 class UsageError(Exception):
@@ -213,14 +214,6 @@ def parse_args(argv: list[str], environ) -> tuple[UserOptions, str | None, list[
     return o, argv[i], argv[i + 1:], None
 
 
-def reexec_command(options: UserOptions, path: bytes, argv: list[bytes]) -> list:
-    """The command line that runs PATH with ARGV under a new emulator (guest execve)."""
-    cmd = [sys.executable, "-m", "qemu_py.user"] + options.passthrough
-    argv0 = argv[0] if argv else path
-    cmd += ["-0", argv0, "--", path] + argv[1:]
-    return cmd
-
-
 def guest_environment(o: UserOptions, environ) -> list[bytes]:
     env = dict(environ)
     for k in [k for k in env if k.startswith("QEMU_")]:
@@ -308,26 +301,6 @@ def run_program(o: UserOptions, program: str, args: list[str]) -> int:
                          f"{type(e).__name__}: {e} (QEMU_PY_DEBUG=1 shows where)\n")
         return 1
     return finish(end)
-
-
-def finish(end) -> int:
-    """End the emulator as the guest ended: its status, or death by its signal (with
-    QEMU's message for signals that dump core).  From a thread other than the main
-    one, the whole process exits here."""
-    import threading
-    from .signal import CORE_BY_DEFAULT, kill_self
-    sys.stdout.flush()
-    if end.signal:
-        import signal as host_signal
-        name = host_signal.strsignal(end.signal) or f"signal {end.signal}"
-        if end.signal in CORE_BY_DEFAULT:
-            sys.stderr.write(f"{PROG}: uncaught target signal {end.signal} ({name}) - "
-                             "core dumped\n")
-        kill_self(end.signal)
-    if threading.current_thread() is not threading.main_thread():
-        sys.stderr.flush()
-        os._exit(end.status)
-    return end.status
 
 
 def cpu_rip_slot() -> int:

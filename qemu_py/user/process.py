@@ -17,6 +17,8 @@ from qemu_py.system.log import unimp
 from qemu_py.target.i386.state import REGS, RIP
 
 from . import signal as gsig
+from .ending import finish
+from .guest_exit import GuestExit
 from . import sys_file, sys_mem, sys_proc
 from .marshal import call_marshalled
 from .threads import SLICE, ThreadExit, ThreadGroup, end_thread
@@ -34,16 +36,6 @@ for _mod in (sys_file, sys_mem, sys_proc, gsig):
     for _n in dir(_mod):
         if _n.startswith("sys_"):
             _HANDLERS[_n[4:]] = getattr(_mod, _n)
-
-
-class GuestExit(Exception):
-    """The process ends: exit status STATUS, or killed by SIGNAL."""
-
-    def __init__(self, status: int = 0, signal: int = 0, core: bool = False):
-        super().__init__(f"exit {status} signal {signal}")
-        self.status = status
-        self.signal = signal
-        self.core = core
 
 
 class Process:
@@ -105,7 +97,6 @@ class Process:
         except ThreadExit:
             end_thread(self)
         except GuestExit as e:                    # exit_group or a fatal signal
-            from .main import finish
             finish(e)
 
     def _loop(self):

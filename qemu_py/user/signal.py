@@ -23,6 +23,7 @@ import time
 from qemu_py.target.i386.insn_x87 import fxrstor_image, fxsave_image
 from qemu_py.target.i386.state import CR2, RIP, seg_slot, R_CS, R_SS
 
+from .guest_exit import GuestExit
 from .memory import SegFault
 
 NSIG = 64
@@ -143,7 +144,6 @@ def deliver(p, sig: int, info: bytes):
 
 
 def die(p, sig: int):
-    from .process import GuestExit
     raise GuestExit(signal=sig, core=sig in CORE_BY_DEFAULT)
 
 

@@ -14,23 +14,22 @@ import os
 import struct
 import sys
 
+from . import signal as gsig
+from .guest_exit import GuestExit
+from .threads import (CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_PARENT_SETTID,
+                      CLONE_SETTLS, CLONE_THREAD, CLONE_VFORK, CLONE_VM, ThreadExit, spawn)
 from .memory import SegFault
 
 ARCH_SET_GS, ARCH_SET_FS, ARCH_GET_FS, ARCH_GET_GS = 0x1001, 0x1002, 0x1003, 0x1004
-CLONE_VM, CLONE_VFORK, CLONE_THREAD = 0x100, 0x4000, 0x10000
-CLONE_SETTLS, CLONE_PARENT_SETTID = 0x80000, 0x100000
-CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID = 0x200000, 0x1000000
 
 
 def _exit(p, status: int):
-    from .process import GuestExit
     raise GuestExit(status & 0xFF)
 
 
 def sys_exit(p, a):
     """The calling thread ends; the process with its last thread."""
     if p.group.multi:
-        from .threads import ThreadExit
         p.exit_status = a[0] & 0xFF
         raise ThreadExit()
     _exit(p, a[0])
@@ -134,7 +133,6 @@ def sys_clone(p, a):
     if flags & CLONE_THREAD:
         if not flags & CLONE_VM:
             return -errno.EINVAL
-        from .threads import spawn
         return spawn(p, flags, stack, parent_tid, child_tid, tls)
     if flags & CLONE_VM and not flags & CLONE_VFORK:
         from qemu_py.system.log import unimp
@@ -183,7 +181,6 @@ def sys_execve(p, a):
         path = interp
     elif not head.startswith(b"\x7fELF"):
         return -errno.ENOEXEC
-    from .main import reexec_command
     cmd = reexec_command(p.options, path, argv)
     sys.stdout.flush()
     sys.stderr.flush()
@@ -211,7 +208,6 @@ def sys_futex(p, a):
 
 
 def sys_kill(p, a):
-    from . import signal as gsig
     pid, sig = a[0] - (1 << 64) if a[0] >> 63 else a[0], a[1] & 0xFFFF_FFFF
     if pid in (p.pid, 0) and 0 < sig < 65 and pid == p.pid:
         gsig.queue(p, sig, code=0)
@@ -228,7 +224,6 @@ def sys_tkill(p, a):
 
 
 def sys_tgkill(p, a):
-    from . import signal as gsig
     tgid, tid, sig = a[0] & 0xFFFF_FFFF, a[1] & 0xFFFF_FFFF, a[2] & 0xFFFF_FFFF
     target = p.group.threads.get(tid)
     if target is not None and tgid == p.pid:
@@ -245,6 +240,14 @@ def sys_tgkill(p, a):
 
 
 def sys_pause(p, a):
-    from . import signal as gsig
     gsig.wait_for_signal(p)
     return -errno.EINTR
+
+
+def reexec_command(options, path: bytes, argv: list[bytes]) -> list:
+    """The command line that runs PATH with ARGV under a new emulator (guest
+    execve); OPTIONS: the run's UserOptions, whose ``passthrough`` it repeats."""
+    cmd = [sys.executable, "-m", "qemu_py.user"] + options.passthrough
+    argv0 = argv[0] if argv else path
+    cmd += ["-0", argv0, "--", path] + argv[1:]
+    return cmd

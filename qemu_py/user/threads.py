@@ -19,6 +19,11 @@ from contextlib import contextmanager
 
 from .memory import SegFault
 
+# clone(2) flags (linux/sched.h)
+CLONE_VM, CLONE_VFORK, CLONE_THREAD = 0x100, 0x4000, 0x10000
+CLONE_SETTLS, CLONE_PARENT_SETTID = 0x80000, 0x100000
+CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID = 0x200000, 0x1000000
+
 SLICE = 20_000                    # instructions a thread runs before it lets others in
 FUTEX_WAIT, FUTEX_WAKE, FUTEX_REQUEUE, FUTEX_CMP_REQUEUE = 0, 1, 3, 4
 FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET = 9, 10
@@ -192,8 +197,6 @@ def spawn(p, flags: int, stack: int, parent_tid: int, child_tid: int, tls: int) 
     """A new guest thread that starts where P's clone returns, with RAX 0 and STACK."""
     from qemu_py.target.i386.state import REGS, R_FS, seg_slot
 
-    from .sys_proc import CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_PARENT_SETTID, \
-        CLONE_SETTLS
 
     ctx = bytearray(p.cpu.env_b)
     regs = memoryview(ctx).cast("Q")

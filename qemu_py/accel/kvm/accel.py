@@ -52,6 +52,7 @@ from .kick import RunTimer
 from .irq import UserspaceIRQ
 from .kvm import KVM, KVMError
 from .memory import KVMMemoryListener
+from ...system.startup import StartupError
 
 MAX_SLICE_NS = 10_000_000
 MIN_SLICE_NS = 50_000
@@ -194,7 +195,6 @@ class KVMAccel:
     def __init__(self, vmstate, machine, loop, device: str = "/dev/kvm"):
         cfg = getattr(vmstate, "config", None)
         if cfg is not None and cfg.icount is not None:
-            from qemu_py.launch import StartupError
             raise StartupError("-icount is not allowed with hardware virtualization")
         self.vmstate = vmstate
         self.machine = machine

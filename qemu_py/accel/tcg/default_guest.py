@@ -1,5 +1,8 @@
 """``qemu-py`` without arguments: boot the bundled guest on microvm with TCG.
 
+This module holds the facts (command line, image, status mapping); the
+launcher that runs them is :func:`qemu_py.cli.run_default_guest`.
+
 The guest (source and build recipe in ``images/default/`` of the source
 tree, the built image shipped as package data in ``qemu_py.guests``) prints a banner and its results on COM1, takes a
 local-APIC timer interrupt and ends by writing 0 to ``isa-debug-exit`` at
@@ -66,32 +69,6 @@ def default_argv(accel_given: bool = False, nographic: bool = False) -> list[str
         i = args.index("-accel")
         del args[i:i + 2]
     return args + ["-kernel", default_image()]
-
-
-def run_default_guest(extra: list[str] | None = None) -> int:
-    from qemu_py.cli import UsageError, parse_args
-    from qemu_py.launch import Emulator, StartupError, _err
-    extra = list(extra or [])
-    try:
-        given = parse_args(extra, "x86_64")
-        cfg = parse_args(extra + default_argv(bool(given.accels), given.nographic), "x86_64")
-    except UsageError as e:
-        return _err(str(e))
-    emu = Emulator(cfg)
-    try:
-        emu.build()
-    except StartupError as e:
-        return _err(str(e))
-    status = emu.run()
-    kvm = getattr(emu, "kvm", None)
-    if kvm is not None and kvm.error is not None:
-        return 1                              # the vCPU failed (reported on stderr)
-    if status == 1:
-        return 0
-    syscall = [t for t in (kvm.limitations if kvm is not None else []) if t.startswith("SYSCALL")]
-    if syscall:
-        _err(kvm_failure_text(status, syscall[0]))
-    return status
 
 
 def kvm_failure_text(status: int, limitation: str) -> str:

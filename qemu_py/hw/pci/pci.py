@@ -296,6 +296,24 @@ class PCIDevice(Device):
     def pci_realize(self):
         """Subclasses: set the interrupt pin, register BARs and capabilities."""
 
+    def pci_unrealize(self):
+        """The PCI half of hot-unplug (QEMU's do_pci_unregister_device): mapped
+        BARs leave their address space, the function leaves its bus slot and
+        its bus-master address space goes. The device's own teardown comes first."""
+        for r in self.io_regions:
+            if r is not None and r.addr != PCI_BAR_UNMAPPED:
+                r.address_space.del_subregion(r.memory)
+                r.addr = PCI_BAR_UNMAPPED
+        bus = self.pci_bus
+        if bus is not None:
+            if bus.slots[self.devfn] is self:
+                bus.slots[self.devfn] = None
+            if self in bus.devices:
+                bus.devices.remove(self)
+        if self.bus_master_as is not None:
+            self.bus_master_enable.set_enabled(False)
+            self.bus_master_as.destroy()
+
     # -- reset ---------------------------------------------------------------------------------
     def reset(self):
         if self.devfn < 0:

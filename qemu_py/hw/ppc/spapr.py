@@ -13,11 +13,12 @@ Not modelled: the device tree, VIO/PCI buses, interrupts (XICS/XIVE), radix.
 
 from __future__ import annotations
 
+from qemu_py.hw.core.board_commands import BoardCommand, BoardCommandError
 from qemu_py.hw.core.machine import Machine, machine_type
 from qemu_py.qom import QOMError
 from qemu_py.system.numbers import NumberError, strtou
 
-from .spapr_hcall import SpaprHcalls, qtest_hcall
+from .spapr_hcall import SpaprHcalls, hcall_command
 from .spapr_hpt import HPT_BACKENDS, create_spapr_hpt
 from .spapr_rtas import Rtas
 
@@ -62,23 +63,15 @@ class SpaprMachine(Machine):
     def is_ram(self, addr: int) -> bool:
         return 0 <= addr < self.ram_size
 
-    # -- qtest extensions -------------------------------------------------------------
-    def qtest_commands(self):
-        return {"rtas": self._qtest_rtas, "hcall": self._qtest_hcall}
+    # -- board-specific test commands -------------------------------------------------
+    def qtest_commands(self) -> dict[str, BoardCommand]:
+        """``rtas NAME NARGS ARGS NRET RETS`` (as QEMU's) and ``hcall OPCODE ARG...``."""
+        rtas = BoardCommand((("name", "str"), ("nargs", "u64"), ("args", "u64"),
+                             ("nret", "u64"), ("rets", "u64")), self._rtas_call)
+        return {"rtas": rtas, "hcall": hcall_command(lambda: self.hcalls,
+                                               lambda: self.vm.machine_ready)}
 
-    def _qtest_hcall(self, server, words):
+    def _rtas_call(self, name: str, nargs: int, args: int, nret: int, rets: int) -> list[int]:
         if not self.vm.machine_ready:
-            return "FAIL hcall: the machine is not initialised yet\n"
-        return qtest_hcall(self.hcalls, words[1:]) + "\n"
-
-    def _qtest_rtas(self, server, words):
-        from qemu_py.qtest.commands import parse_number, require_arg
-        name = require_arg(words, 1, "NAME")
-        nargs = parse_number(words, 2, "NARGS", "ulong")
-        args = parse_number(words, 3, "ARGS")
-        nret = parse_number(words, 4, "NRET", "ulong")
-        rets = parse_number(words, 5, "RETS")
-        if not self.vm.machine_ready:
-            return "FAIL rtas: the machine is not initialised yet\n"
-        res = self.rtas.call(name, nargs & 0xFFFFFFFF, args, nret & 0xFFFFFFFF, rets)
-        return f"OK {res & 0xFFFFFFFFFFFFFFFF}\n"
+            raise BoardCommandError("the machine is not initialised yet")
+        return [self.rtas.call(name, nargs & 0xFFFFFFFF, args, nret & 0xFFFFFFFF, rets)]

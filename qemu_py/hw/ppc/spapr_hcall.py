@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from qemu_py.hw.core.board_commands import BoardCommand, BoardCommandError
 from qemu_py.target.ppc.hpt_backend import HptBackend
 from qemu_py.target.ppc.kvm_hptes import KvmHptError
 from qemu_py.target.ppc.mmu_models import DEFAULT_MMU, HashMmuModel
@@ -126,33 +127,16 @@ class SpaprHcalls:
         return [u64(status)] + [r & MASK64 for r in regs[:width]]
 
 
-def _parse_c_number(token: str) -> int:
-    """``strtoull(token, NULL, 0)`` without silent truncation; ValueError if malformed."""
-    text = token.strip()
-    neg = text.startswith("-")
-    if neg or text.startswith("+"):
-        text = text[1:]
-    if text[:2].lower() == "0x":
-        value = int(text, 16)
-    elif len(text) > 1 and text.startswith("0"):
-        value = int(text[1:], 8)
-    else:
-        value = int(text, 10)
-    return -value if neg else value
-
-
-def qtest_hcall(hcalls: SpaprHcalls, words: Sequence[str]) -> str:
-    """Answer a qtest line ``hcall OPCODE ARG...`` (``words`` excludes ``hcall``)."""
-    if not words:
-        return "FAIL hcall: missing opcode"
-    nums: list[int] = []
-    for token in words:
+def hcall_command(hcalls: Callable[[], SpaprHcalls],
+                  ready: Callable[[], bool] = lambda: True) -> BoardCommand:
+    """The test command ``hcall OPCODE ARG...`` on the table HCALLS() returns:
+    the hcall's return registers R3 R4 ... (READY() false: the machine is not
+    initialised yet, and has no table)."""
+    def call(opcode: int, *args: int) -> list[int]:
+        if not ready():
+            raise BoardCommandError("the machine is not initialised yet")
         try:
-            nums.append(_parse_c_number(token))
-        except ValueError:
-            return f"FAIL hcall: bad number '{token}'"
-    try:
-        regs = hcalls.hcall(nums[0], nums[1:])
-    except KvmHptError as e:
-        return f"FAIL hcall: {e}"
-    return "OK " + " ".join(str(r) for r in regs)
+            return hcalls().hcall(opcode, list(args))
+        except KvmHptError as e:
+            raise BoardCommandError(str(e)) from None
+    return BoardCommand((("opcode", "u64"), ("args", "u64...")), call)

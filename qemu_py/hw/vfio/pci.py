@@ -524,24 +524,12 @@ class VFIOPCIDevice(PCIDevice):
         self._disable_interrupts()
         if self.mmap_timer is not None:
             self.mmap_timer.delete()
-        for r in self.io_regions:
-            if r is not None and r.addr != (1 << 64) - 1:
-                r.address_space.del_subregion(r.memory)
-                r.addr = (1 << 64) - 1
         for bar in self.bars:
             for quirk in bar.quirks:
                 quirk.remove()
             bar.quirks = []
             if bar.region is not None and bar.region.mem is not None:
                 bar.region.unmap()
-        bus = self.pci_bus
-        if bus is not None:
-            if bus.slots[self.devfn] is self:
-                bus.slots[self.devfn] = None
-            if self in bus.devices:
-                bus.devices.remove(self)
-        if self.bus_master_as is not None:
-            self.bus_master_enable.set_enabled(False)
-            self.bus_master_as.destroy()
+        self.pci_unrealize()
         self._undo_realize()
         self.realized = False

@@ -65,6 +65,7 @@ from .virtio import (
     VIRTQUEUE_MAX_SIZE,
     VirtIODevice,
 )
+from .transport_queue import TransportQueue
 
 VIRT_MAGIC = 0x74726976
 VIRT_VERSION, VIRT_VERSION_LEGACY = 2, 1
@@ -97,17 +98,6 @@ _RINGS = {QUEUE_DESC_LOW: ("desc", 0), QUEUE_DESC_HIGH: ("desc", 1),
 BOARD_LAYOUT = {"microvm": (0xfeb00000, 8, 5)}
 
 
-class _MMIOQueue:
-    __slots__ = ("num", "enabled", "desc", "avail", "used")
-
-    def __init__(self) -> None:
-        self.num = 0
-        self.enabled = 0
-        self.desc = [0, 0]
-        self.avail = [0, 0]
-        self.used = [0, 0]
-
-
 def _force_legacy(machine) -> bool:
     """``-global virtio-mmio.force-legacy=on|off`` (default on, as QEMU)."""
     value = True
@@ -138,7 +128,7 @@ class VirtIOMMIOProxy(Device):
         self.guest_features_sel = 0
         self.guest_features_words = [0, 0]
         self.guest_page_shift = 0
-        self.mvqs = [_MMIOQueue() for _ in range(VIRTIO_QUEUE_MAX)]
+        self.mvqs = [TransportQueue() for _ in range(VIRTIO_QUEUE_MAX)]
 
     # -- transport interface -----------------------------------------------------------------------
     @property

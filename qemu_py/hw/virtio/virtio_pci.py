@@ -72,6 +72,7 @@ from .virtio import (
     VIRTIO_QUEUE_MAX,
     VirtIODevice,
 )
+from .transport_queue import TransportQueue
 
 PCI_VENDOR_ID_REDHAT_QUMRANET = 0x1af4
 PCI_DEVICE_ID_VIRTIO_10_BASE = 0x1040
@@ -93,17 +94,6 @@ _RING_REGS = {COMMON_Q_DESCLO: ("desc", 0), COMMON_Q_DESCHI: ("desc", 1),
               COMMON_Q_USEDLO: ("used", 0), COMMON_Q_USEDHI: ("used", 1)}
 
 
-class _ProxyQueue:
-    __slots__ = ("num", "enabled", "desc", "avail", "used")
-
-    def __init__(self) -> None:
-        self.num = 0
-        self.enabled = 0
-        self.desc = [0, 0]
-        self.avail = [0, 0]
-        self.used = [0, 0]
-
-
 @register_type("virtio-pci", "pci-device", abstract=True, user_creatable=False,
                desc="virtio PCI transport (modern)")
 class VirtIOPCIProxy(PCIDevice):
@@ -121,7 +111,7 @@ class VirtIOPCIProxy(PCIDevice):
         self.dfselect = 0
         self.gfselect = 0
         self.guest_features_words = [0, 0]
-        self.pvqs = [_ProxyQueue() for _ in range(VIRTIO_QUEUE_MAX)]
+        self.pvqs = [TransportQueue() for _ in range(VIRTIO_QUEUE_MAX)]
         self.cfg_cap = 0
 
     # -- transport interface used by the device ------------------------------------------------
@@ -197,19 +187,7 @@ class VirtIOPCIProxy(PCIDevice):
         if unrealize_backend is not None:
             unrealize_backend()
         self.set_irq(0)
-        for r in self.io_regions:
-            if r is not None and r.addr != (1 << 64) - 1:
-                r.address_space.del_subregion(r.memory)
-                r.addr = (1 << 64) - 1
-        bus = self.pci_bus
-        if bus is not None:
-            if bus.slots[self.devfn] is self:
-                bus.slots[self.devfn] = None
-            if self in bus.devices:
-                bus.devices.remove(self)
-        if self.bus_master_as is not None:
-            self.bus_master_enable.set_enabled(False)
-            self.bus_master_as.destroy()
+        self.pci_unrealize()
         self.realized = False
 
     # -- PCI config access capability ---------------------------------------------------------------

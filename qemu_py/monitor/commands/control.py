@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from qemu_py import QEMU_PACKAGE, QEMU_VERSION
+
 from ..errors import COMMAND_NOT_FOUND, QMPError
+from ..introspect import schema_info
 
 
 def qmp_capabilities(session, enable=None):
@@ -17,8 +20,13 @@ def qmp_capabilities(session, enable=None):
     session.negotiated = True
 
 
+def version_info() -> dict:
+    major, minor, micro = QEMU_VERSION
+    return {"qemu": {"major": major, "minor": minor, "micro": micro}, "package": QEMU_PACKAGE}
+
+
+
 def query_version(session):
-    from ..qmp_session import version_info
     return version_info()
 
 
@@ -31,7 +39,6 @@ def query_commands(session):
 
 
 def query_qmp_schema(session):
-    from ..introspect import schema_info
     return schema_info(session.schema)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 
 from ..errors import QMPError
+from ...system.startup import ACCELERATORS
 
 NULL_UUID = "00000000-0000-0000-0000-000000000000"
 
@@ -88,5 +89,4 @@ def query_kvm(session):
 
 
 def query_accelerators(session):
-    from qemu_py.launch import ACCELERATORS
     return {"enabled": session.vm.accel, "present": sorted(ACCELERATORS)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..errors import QMPError
+from ...system.startup import StartupError
 
 NEEDS_RESET = ("internal-error", "shutdown")
 
@@ -34,7 +35,6 @@ def system_powerdown(session):
 
 
 def x_exit_preconfig(session):
-    from qemu_py.launch import StartupError
     vm = session.vm
     if not vm.preconfig:
         raise QMPError("The command is permitted only before machine initialization")

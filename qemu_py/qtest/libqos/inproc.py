@@ -13,8 +13,7 @@ as a process.
 
 from __future__ import annotations
 
-from qemu_py.qtest.calls import LibqtestCalls
-from qemu_py.qtest.client import QTestError
+from qemu_py.qtest.calls import LibqtestCalls, QTestError
 
 
 def reset_logging() -> None:
@@ -51,7 +50,7 @@ class InProcessQTest(LibqtestCalls):
     """QTest-compatible accessors (readl, memwrite, qmp, hmp, ...) in process."""
 
     def __init__(self, args=(), accel: str = "qtest", target: str = "x86_64") -> None:
-        from qemu_py.cli import parse_args
+        from qemu_py.cmdline import parse_args
         from qemu_py.launch import Emulator
         from qemu_py.qtest.log import QTestLog
         from qemu_py.qtest.server import QTestServer
@@ -97,23 +96,30 @@ class InProcessQTest(LibqtestCalls):
         while loop._bh:
             loop._bh.popleft()()
 
-    def lines(self, line: str) -> list[str]:
-        """Send one request; every line the server wrote (IRQ lines first)."""
+    def _send(self, data: bytes) -> None:
+        """Serve each request line now; what the server wrote waits for _fill."""
+        for line in data.decode("latin-1").split("\n")[:-1]:
+            self.server.process_line(line)
+            self._run_bottom_halves()
+
+    def _fill(self, command: str) -> bytes:
+        if not self.chr.out:
+            raise QTestError(command, None, f"the qtest server wrote no reply to {command!r}")
+        out = bytes(self.chr.out)
         self.chr.out.clear()
-        self.server.process_line(line)
-        self._run_bottom_halves()
-        out = self.chr.out.decode("latin-1").split("\n")[:-1]
+        return out
+
+    def lines(self, line: str) -> list[str]:
+        """Send one request; every line the server wrote for it, in order (IRQ
+        lines a bottom half wrote after the reply included)."""
+        self._send(line.encode("latin-1") + b"\n")
+        data = self._buf + (self._fill(line) if self.chr.out else b"")
+        self._buf = b""
+        out = data.decode("latin-1").split("\n")[:-1]
         for text in out:
             if text.startswith("IRQ"):
                 self._irq_line(text)
         return out
-
-    def cmd(self, line: str, check: bool = True) -> str:
-        replies = [t for t in self.lines(line) if not t.startswith("IRQ")]
-        reply = replies[-1] if replies else ""
-        if check and not reply.startswith("OK"):
-            raise QTestError(line, reply)
-        return reply
 
     def get_irq(self, n: int) -> bool:
         return bool(self.irq_level[n])

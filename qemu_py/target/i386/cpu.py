@@ -21,6 +21,7 @@ from qemu_py.tcg.tb import Runtime
 from .apic import drive_intr
 from .cpuid import VENDOR
 from . import cc as CC
+from . import insn_all  # noqa: F401  (the decoder's handlers, before the first TB)
 from .excp import CONTRIBUTORY, CPUHalt, TripleFault, X86Exception
 from .state import (CR0_AM, EXCP0D_GPF, EXCP11_ALGN, HF_AM_MASK, AC_MASK, BUDGET, CC_DST, CC_MASK, CC_OP, CC_SRC, CC_SRC2, CR0, CR0_EM,
                     CR0_MP, CR0_PE, CR0_PG, CR0_TS, CR0_WP, CR2, CR3, CR4, CR4_OSFXSR,
@@ -34,8 +35,9 @@ from .state import (CR0_AM, EXCP0D_GPF, EXCP11_ALGN, HF_AM_MASK, AC_MASK, BUDGET
                     NB_MMU_MODES, R_CS, R_DS, R_ES, R_SS, REGS, RF_MASK, RIP, SEG_NAMES, TF_MASK,
                     TR, VM_MASK, X86State, seg_slot, FPUC, FPTAGS, GDT_BASE, IDT_BASE, DR, PAT, XCR0,
                     TSC_OFFSET)
+from .translate import G_BUDGET, REG_INFO, gen_intermediate_code
+from .state import M64
 
-M64 = 0xFFFF_FFFF_FFFF_FFFF
 
 CPU_INTERRUPT_HARD = 1
 CPU_INTERRUPT_NMI = 2
@@ -113,8 +115,6 @@ class X86CPU:
         rt.tlb_write = self.mmu.tlb_write
         rt.ld_slow = self.mmu.ld_slow
         rt.st_slow = self.mmu.st_slow
-        from . import insn_all  # noqa: F401  (the decoder's handlers, before the first TB)
-        from .translate import G_BUDGET
         rt.exit_global = G_BUDGET
         self.backend_name = backend
         self.engine = TCGEngine(self, make_backend(backend, dump_dir), optimize_ir=optimize_ir,
@@ -188,7 +188,6 @@ class X86CPU:
         return data
 
     def gen_code(self, tb, log_in_asm=None):
-        from .translate import gen_intermediate_code
         return gen_intermediate_code(self, tb, self.fetch_code, log_in_asm)
 
     def restore_state_to_opc(self, tb, words):
@@ -453,7 +452,6 @@ class X86CPU:
         """Whether the instruction at RIP (64-bit code) makes a non-canonical SS access
         (RSP/RBP base, SS override, push/pop): decoded only on this rare fault."""
         from iced_x86 import Decoder, InstructionInfoFactory, Register
-        from .translate import REG_INFO
         env = self.env_q
         try:
             pc = (env[seg_slot(R_CS, 1)] + env[RIP]) & M64

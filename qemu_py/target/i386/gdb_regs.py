@@ -40,7 +40,6 @@ REGISTERS: list[tuple[str, int, str, str]] = (
     + [("mxcsr", 4, "i386_mxcsr", "vector")]
 )
 NUM_REGS = len(REGISTERS)
-M64 = (1 << 64) - 1
 
 
 def _x87_tag_word(env) -> int:

@@ -19,8 +19,8 @@ from .state import (CR0, CR0_TS, CR3, CR4, CR4_TSD, CR8, CSTAR,
                     MSR_IA32_SYSENTER_ESP, MSR_IA32_TSC, MSR_KERNELGSBASE, MSR_LSTAR,
                     MSR_MTRRcap, MSR_PAT, MSR_STAR, MSR_TSC_AUX, PAT, R_FS, R_GS, REGS, STAR,
                     SYSENTER_CS, SYSENTER_EIP, SYSENTER_ESP, TR, TSC_AUX, TSC_OFFSET, seg_slot)
+from .state import M64
 
-M64 = 0xFFFF_FFFF_FFFF_FFFF
 
 
 def helper_cpuid(cpu):

@@ -10,9 +10,9 @@ from qemu_py.tcg.ir import I32, I64, Cond, Helper, MemOp, MemOpIdx
 from . import cc as CC
 from .excp import X86Exception
 from .state import CC_C, CC_O, CC_Z, EXCP00_DIVZ, EXCP0D_GPF, REGS
-from .translate import G_CC_SRC, G_REGS, HELPER_CHECK_AC, MASKS, REG_INFO, insn
+from .translate import G_CC_SRC, G_REGS, HELPER_CHECK_AC, MASKS, REG_INFO, code_name, insn
+from .state import M64
 
-M64 = 0xFFFF_FFFF_FFFF_FFFF
 
 
 def mem_ea(s, insn):
@@ -456,7 +456,6 @@ def gen_CWD_CDQ_CQO(s, insn):
 
 
 def _name(insn) -> str:
-    from .translate import code_name
     return code_name(insn.code)
 
 

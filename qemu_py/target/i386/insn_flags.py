@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from .state import CC_A, CC_C, CC_P, CC_S, CC_Z, EXCP0D_GPF, IF_MASK
 from .translate import G_CC_SRC, G_DF, G_EFLAGS, G_REGS, insn
+from .state import M64
 
-M64 = 0xFFFF_FFFF_FFFF_FFFF
 
 
 @insn("CLC")

@@ -23,8 +23,8 @@ from qemu_py.tcg.ir import I32, I64, CallFlags, Helper
 from .insn_sse import _OPS, _SHIFTS, _lanes, _pack, xmm_index, xmm_off
 from .state import EXCP06_ILLOP, EXCP07_PREX, FPREGS, FPSTT, FPTAGS, HF_EM_MASK, HF_TS_MASK
 from .translate import code_name, insn
+from .state import M64
 
-M64 = 0xFFFF_FFFF_FFFF_FFFF
 M128 = (1 << 128) - 1
 
 

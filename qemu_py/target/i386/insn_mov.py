@@ -11,7 +11,7 @@ from qemu_py.tcg.ir import I32, Cond
 from .cpuid import VENDOR_AMD
 from .insn_arith import mem_ea
 from .state import R_DS
-from .translate import G_REGS, HELPER_PROBE_READ, REG_INFO, SEG_REG, insn
+from .translate import G_REGS, HELPER_PROBE_READ, REG_INFO, SEG_REG, UnsupportedInsn, insn
 
 
 @insn("MOV_RM*_R*", "MOV_R*_RM*", "MOV_R8_IMM8", "MOV_R16_IMM16", "MOV_R32_IMM32",
@@ -116,7 +116,6 @@ def gen_SETcc(s, insn):
 
 
 def raise_unsupported():
-    from .translate import UnsupportedInsn
     raise UnsupportedInsn("not a SETcc")
 
 

@@ -16,8 +16,8 @@ from . import cc as CC
 from .insn_arith import mem_ea
 from .state import CC_C, CC_O
 from .translate import G_CC_DST, G_CC_OP, G_CC_SRC, MASKS, insn
+from .state import M64
 
-M64 = 0xFFFF_FFFF_FFFF_FFFF
 
 
 def _count(s, insn, ot):

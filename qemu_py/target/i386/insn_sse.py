@@ -35,8 +35,8 @@ from .state import (CR4, CR4_OSXMMEXCPT, EXCP06_ILLOP, EXCP07_PREX, EXCP13_XMM, 
                     HF_CS64_MASK)
 from .state import AC_MASK, CR0, CR0_AM, EFLAGS, EXCP11_ALGN, HF_CPL_MASK, HFLAGS
 from .translate import G_CC_SRC, HELPER_CHECK_AC, HELPER_PROBE_WRITE, code_name, insn
+from .state import M64
 
-M64 = 0xFFFF_FFFF_FFFF_FFFF
 M128 = (1 << 128) - 1
 
 

@@ -11,8 +11,8 @@ from .insn_arith import mem_ea
 from .state import AC_MASK, EXCP0D_GPF, ID_MASK, IF_MASK, IOPL_MASK, NT_MASK, RF_MASK, \
     TF_MASK, VM_MASK, seg_slot
 from .translate import DISAS_EOB_NEXT, HELPER_PROBE_WRITE, REG_INFO, SEG_REG, insn, code_name
+from .state import M64
 
-M64 = 0xFFFF_FFFF_FFFF_FFFF
 
 
 def _push_ot(s, insn) -> int:

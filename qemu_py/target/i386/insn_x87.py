@@ -35,8 +35,8 @@ from .state import (CC_C, CC_P, CC_Z, EXCP06_ILLOP, EXCP07_PREX, FPDP, FPIP, FPO
 from .translate import G_CC_SRC, code_name
 from .translate import insn as insn_state
 from .translate import insn_opt as insn
+from .state import M64
 
-M64 = 0xFFFF_FFFF_FFFF_FFFF
 C0, C1, C2, C3 = 0x100, 0x200, 0x400, 0x4000
 
 

@@ -20,6 +20,7 @@ from qemu_py.system.log import LOG
 from .excp import X86Exception
 from .state import (CR0, CR0_PG, CR0_WP, CR3, CR4, CR4_PAE, CR4_PSE, EFER, EFER_LMA, EFER_NXE,
                     EXCP0D_GPF, EXCP0E_PAGE, MMU_USER_IDX, RIP)
+from .state import M64
 
 PG_P = 1
 PG_RW = 2
@@ -30,7 +31,6 @@ PG_PS = 0x80
 PG_NX = 1 << 63
 PROT_R, PROT_W, PROT_X = 1, 2, 4
 ADDR_MASK = 0x000F_FFFF_FFFF_F000
-M64 = 0xFFFF_FFFF_FFFF_FFFF
 
 
 def tlb_fill(cpu, vaddr: int, access: int, mmu_idx: int):

@@ -23,8 +23,8 @@ from .state import (AC_MASK, CR0, CR0_PE, CR4, EFER, EFER_LMA, EFER_SCE, EXCP0A_
                     DESC_C_MASK, DESC_CS_MASK, DESC_DPL_SHIFT, DESC_G_MASK, DESC_L_MASK,
                     DESC_P_MASK, DESC_R_MASK, DESC_S_MASK, DESC_TYPE_SHIFT, DESC_W_MASK,
                     IOPL_MASK, ID_MASK, SEG_FLAGS, SEG_SEL, seg_slot)
+from .state import M64
 
-M64 = 0xFFFF_FFFF_FFFF_FFFF
 
 
 def get_seg_base(e1: int, e2: int) -> int:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import ctypes
 
+M64 = 0xFFFF_FFFF_FFFF_FFFF            # the 64-bit mask; every target/i386 module takes it from here
+
 _LAYOUT = [
     ("regs", 16), ("rip", 1), ("eflags", 1), ("cc_dst", 1), ("cc_src", 1), ("cc_src2", 1),
     ("cc_op", 1), ("df", 1), ("budget", 1),

@@ -34,8 +34,8 @@ from .state import (AC_MASK, HF_AM_MASK, BUDGET, CC_DST, CC_OP, CC_SRC, CC_SRC2,
                     HF_VM_MASK, HFLAGS, IOPL_MASK, IOPL_SHIFT, MMU_KERNEL_IDX, MMU_USER_IDX,
                     R_CS, R_DS, R_ES, R_FS, R_GS, R_SS, REGS, RIP, SEG_BASE, SEG_NAMES,
                     EXCP06_ILLOP, EXCP0D_GPF, seg_slot)
+from .state import M64
 
-M64 = 0xFFFF_FFFF_FFFF_FFFF
 TCG_MAX_INSNS = 512
 PAGE_SIZE = 4096
 
@@ -824,8 +824,6 @@ def gen_intermediate_code(cpu, tb: TranslationBlock, fetch, log_in_asm=None):
     FETCH(vaddr, n) returns up to N code bytes at linear VADDR inside one
     page, raising the guest's fault when the page is not executable.
     """
-    from . import insn_all  # noqa: F401  (registers every handler)
-
     ctx = TCGContext(GLOBALS)
     s = DisasContext(cpu, tb, ctx)
     max_insns = tb.cflags & CF_COUNT_MASK or TCG_MAX_INSNS

@@ -44,8 +44,8 @@ def reply_to(s: InProcessQTest, line: bytes) -> str:
     deadline = time.monotonic() + REPLY_SECONDS
     s.peer.setblocking(False)
     while True:
-        while b"\n" in s.buf:
-            got, _, s.buf = s.buf.partition(b"\n")
+        while b"\n" in s._buf:
+            got, _, s._buf = s._buf.partition(b"\n")
             text = got.decode("latin-1")
             if not text.startswith("IRQ "):
                 return text
@@ -56,7 +56,7 @@ def reply_to(s: InProcessQTest, line: bytes) -> str:
             chunk = s.peer.recv(1 << 20)
             if not chunk:
                 raise Finding(f"the server closed the connection after {line[:80]!r}")
-            s.buf += chunk
+            s._buf += chunk
 
 
 def one(data: bytes) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from qemu_py.accel.tcg import default_guest as dg
-from qemu_py.cli import parse_args
+from qemu_py.cli import parse_args, run_default_guest
 
 
 @pytest.mark.parametrize("argv", [[], ["-accel", "kvm"], ["-accel", "kvm:tcg"], ["-enable-kvm"],
@@ -32,7 +32,7 @@ def test_an_accelerator_given_replaces_the_default_tcg():
 def test_missing_kvm_fails_like_qemu(monkeypatch, capsys):
     import qemu_py.accel.kvm.accel as acc
     monkeypatch.setattr(acc, "kvm_init_error", lambda device="/dev/kvm": "No such file or directory")
-    assert dg.run_default_guest(["-accel", "kvm"]) == 1
+    assert run_default_guest(["-accel", "kvm"]) == 1
     assert capsys.readouterr().err == (
         "qemu-py: -accel kvm: failed to initialize kvm: No such file or directory\n"
         "qemu-py: no accelerator found\n")

@@ -1,54 +1,23 @@
 """The aarch64 virt board and the edu device, driven over the qtest protocol
 (an in-process emulator on one end of a socketpair)."""
 
-import socket
-
 import pytest
 
-from qemu_py.cli import parse_args
-from qemu_py.launch import Emulator, StartupError
+from qemu_py.launch import StartupError
+from qemu_py.qtest.inprocess import InProcessQTest
 
 
-class Session:
+class Session(InProcessQTest):
+    """The shared in-process client on an aarch64 machine; IRQ lines in ``irqs``."""
+
     def __init__(self, *args):
-        self.peer, theirs = socket.socketpair()
-        cfg = parse_args(list(args) + ["-accel", "qtest", "-chardev",
-                                       f"socket,id=qt,fd={theirs.fileno()}", "-qtest",
-                                       "chardev:qt", "-qtest-log", "none"], "aarch64")
-        theirs.detach()
-        self.emu = Emulator(cfg)
-        self.emu.build()
-        self.emu.loop.iterate(0)
-        self.buf = b""
-        self.irqs: list[str] = []
-
-    def cmd(self, line: str) -> str:
-        self.peer.sendall(line.encode() + b"\n")
-        while True:
-            while b"\n" not in self.buf:
-                self.emu.loop.iterate(0.5)
-                self.peer.setblocking(False)
-                try:
-                    self.buf += self.peer.recv(1 << 20)
-                except BlockingIOError:
-                    pass
-            reply, _, self.buf = self.buf.partition(b"\n")
-            text = reply.decode()
-            if text.startswith("IRQ "):
-                self.irqs.append(text)
-                continue
-            return text
+        super().__init__(list(args) + ["-accel", "qtest"], "aarch64")
+        self.irqs = self.irq_lines
 
     def val(self, line: str) -> int:
         reply = self.cmd(line)
         assert reply.startswith("OK "), reply
         return int(reply.split()[1], 16)
-
-    def close(self):
-        self.peer.close()
-        for c in self.emu.chardevs.values():
-            c.close()
-        self.emu.loop.close()
 
 
 @pytest.fixture

@@ -3,7 +3,13 @@
 import pytest
 from spapr_testlib import BACKENDS, make_machine
 
-from qemu_py.hw.ppc.spapr_hcall import qtest_hcall
+from qemu_py.hw.ppc.spapr_hcall import hcall_command
+from qemu_py.qtest.board import reply
+
+
+def qtest_hcall(hc, words):
+    """The reply the qtest server gives to ``hcall WORDS...``."""
+    return reply("hcall", hcall_command(lambda: hc), words)
 
 
 @pytest.mark.parametrize("kind", BACKENDS)

@@ -1,0 +1,11 @@
+"""Names shared by the launcher and the layers it starts: the accelerators a
+``-accel`` may name and the error a start-up step raises (the launcher prints
+it as ``PROGRAM: MESSAGE`` and exits 1)."""
+
+from __future__ import annotations
+
+ACCELERATORS = ("qtest", "tcg", "kvm")
+
+
+class StartupError(Exception):
+    """A start-up step failed; the text is the whole message after ``PROGRAM: ``."""
