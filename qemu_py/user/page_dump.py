@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from qemu_py.system.log import LOG
 
-PROT_READ, PROT_WRITE, PROT_EXEC = 1, 2, 4
+from .memory import PROT_EXEC, PROT_READ, PROT_WRITE
 
 
 def page_dump(mem) -> str:

@@ -278,6 +278,8 @@ class X86CPU:
     # -- control registers ---------------------------------------------------------------------
     def set_cr0(self, v: int):
         env = self.env_q
+        if LOG.enabled("mmu"):                  # QEMU's cpu_x86_update_cr0 line
+            LOG.write(f"CR0 update: CR0=0x{v & 0xFFFF_FFFF:08x}\n")
         old = env[CR0]
         v = (v | 0x10) & 0xE005003F
         if v & CR0_PG and not v & CR0_PE:
@@ -297,6 +299,8 @@ class X86CPU:
     def set_cr3(self, v: int):
         self.env_q[CR3] = v & M64
         if self.env_q[CR0] & CR0_PG:
+            if LOG.enabled("mmu"):              # QEMU's cpu_x86_update_cr3 line
+                LOG.write(f"CR3 update: CR3={v & M64:016x}\n")
             self.tlb_flush()
 
     def set_cr4(self, v: int):
