@@ -29,7 +29,14 @@ ACCELERATORS = ("qtest", "tcg", "kvm")
 
 
 class StartupError(Exception):
-    pass
+    """A start-up failure. LOCATION (e.g. ``-device nosuchdev``) prefixes the
+    message in the start-up print, as QEMU's error location does; a QMP error
+    (``x-exit-preconfig``) carries the MESSAGE alone."""
+
+    def __init__(self, message: str, location: str | None = None):
+        super().__init__(f"{location}: {message}" if location else message)
+        self.message = message
+        self.location = location
 
 
 def _err(msg: str) -> int:
@@ -246,7 +253,7 @@ class Emulator:
             except (QOMError, RamAllocationError) as e:
                 # as QEMU's: the message is located at its -device option
                 arg = cfg.device_args[n] if n < len(cfg.device_args) else opts.get("driver")
-                raise StartupError(f"-device {arg}: {e}") from None
+                raise StartupError(str(e), location=f"-device {arg}") from None
         vm.machine_ready = True
         machine.reset_tree()
         if vm.accel == "kvm" and getattr(machine, "MACHINE_NAME", "") != "none":
