@@ -26,7 +26,7 @@ OPTION_TESTS = {
     "device": "tests/unit/monitor/test_balloon_commands.py::test_balloon_commands_with_and_without_a_device",
     "display": "tests/unit/test_cli_errors.py::test_generated_bad_command_lines",
     "enable-kvm": "tests/unit/test_cli_options.py::test_enable_kvm_selects_kvm",
-    "global": "tests/unit/hw/virtio/test_virtio_transports.py::test_mmio_modern_registers",
+    "global": "tests/unit/qom/test_globals.py::test_global_sets_the_default_and_the_device_option_wins",
     "icount": "tests/unit/tcg/test_accel.py::test_icount_clock_follows_instructions",
     "initrd": "tests/unit/hw/nvram/test_fw_cfg.py::test_kernel_initrd_and_cmdline_items",
     "kernel": "tests/unit/loader/test_x86boot.py::test_pvh_entry_note",
