@@ -72,8 +72,9 @@ class ConformanceReport:
             self.outcomes["failed"] += 1
             self.run.record(group, mismatches=1, seconds=report.duration)
         if failed:
-            first = str(report.longrepr).strip().splitlines()[-1:] or [""]
-            self.run.note(f"{report.nodeid} ({report.when}): {first[0]}")
+            crash = getattr(report.longrepr, "reprcrash", None)
+            text = crash.message if crash is not None else str(report.longrepr)
+            self.run.note(f"{report.nodeid} ({report.when}): {text.strip().splitlines()[0]}")
 
     def pytest_terminal_summary(self, terminalreporter):
         if not self.marked:
