@@ -23,6 +23,7 @@ from .strace import format_call, format_result
 from .syscall_table import MARSHAL, SYSCALLS
 
 ARG_REGS = (7, 6, 2, 10, 8, 9)          # rdi rsi rdx r10 r8 r9
+_PIPE_WRITERS = {"write", "writev", "pwrite64", "sendfile"}
 _HANDLERS = {}
 for _mod in (sys_file, sys_mem, sys_proc, gsig):
     for _n in dir(_mod):
@@ -93,6 +94,8 @@ class Process:
             ret = call_marshalled(self.mem, nr, MARSHAL[nr], args)
         if self.strace and ret is not None:
             self.trace(format_result(ret, entry.addr_result))
+        if ret == -errno.EPIPE and entry.name in _PIPE_WRITERS:
+            gsig.queue(self, gsig.SIGPIPE, code=0)     # the kernel's SIGPIPE to the writer
         return ret
 
     def trace(self, text: str):

@@ -8,7 +8,7 @@ string of argument kinds, one letter per argument:
 ``x``  ``0x`` and the low 32 bits in hex (QEMU's ``%#x``)
 ``p``  a pointer: ``NULL`` or ``0x`` and 16 hex digits
 ``s``  a guest C string, quoted
-``f``  a directory descriptor: ``AT_FDCWD`` is printed as -100
+``f``  a directory descriptor: ``AT_FDCWD`` when the 64-bit value is -100
 ``P``  mmap/mprotect protection bits (``PROT_READ|PROT_WRITE``)
 ``M``  mmap flags (``MAP_PRIVATE|MAP_ANONYMOUS``)
 ``O``  open flags (``O_RDONLY|O_CLOEXEC``); ``o`` the mode after them
@@ -27,11 +27,12 @@ from __future__ import annotations
 
 import os
 
-_PROT = ((1, "PROT_READ"), (2, "PROT_WRITE"), (4, "PROT_EXEC"))
-_MAP = ((0x01, "MAP_SHARED"), (0x02, "MAP_PRIVATE"), (0x10, "MAP_FIXED"),
-        (0x20, "MAP_ANONYMOUS"), (0x100, "MAP_GROWSDOWN"), (0x800, "MAP_DENYWRITE"),
-        (0x1000, "MAP_EXECUTABLE"), (0x2000, "MAP_LOCKED"), (0x4000, "MAP_NORESERVE"),
-        (0x8000, "MAP_POPULATE"), (0x10000, "MAP_NONBLOCK"), (0x20000, "MAP_STACK"),
+# in the order QEMU prints them
+_PROT = ((4, "PROT_EXEC"), (1, "PROT_READ"), (2, "PROT_WRITE"))
+_MAP = ((0x01, "MAP_SHARED"), (0x02, "MAP_PRIVATE"), (0x20, "MAP_ANONYMOUS"),
+        (0x800, "MAP_DENYWRITE"), (0x10, "MAP_FIXED"), (0x100, "MAP_GROWSDOWN"),
+        (0x1000, "MAP_EXECUTABLE"), (0x2000, "MAP_LOCKED"), (0x10000, "MAP_NONBLOCK"),
+        (0x4000, "MAP_NORESERVE"), (0x8000, "MAP_POPULATE"), (0x20000, "MAP_STACK"),
         (0x40000, "MAP_HUGETLB"), (0x100000, "MAP_FIXED_NOREPLACE"))
 _OPEN = ((0o100, "O_CREAT"), (0o200, "O_EXCL"), (0o400, "O_NOCTTY"), (0o1000, "O_TRUNC"),
          (0o2000, "O_APPEND"), (0o4000, "O_NONBLOCK"), (0o10000, "O_DSYNC"),
@@ -85,8 +86,8 @@ def format_arg(kind: str, v: int, mem) -> str:
         return "NULL" if v == 0 else f"0x{v:016x}"
     if kind == "s":
         return _string(mem, v)
-    if kind == "f":
-        return str(_s32(v))
+    if kind == "f":                   # only the 64-bit -100 is AT_FDCWD, as QEMU compares
+        return "AT_FDCWD" if _s64(v) == -100 else str(_s32(v))
     if kind == "P":
         return _flags(v, _PROT, "PROT_NONE")
     if kind == "M":
@@ -96,7 +97,7 @@ def format_arg(kind: str, v: int, mem) -> str:
         rest = _flags(v & ~3, _OPEN, "")
         return acc + ("|" + rest if rest else "")
     if kind == "o":
-        return f"{v:#o}"
+        return f"0{v:o}" if v else "0"
     if kind == "A":
         return _flags(v, _ACCESS, "F_OK")
     if kind == "I":

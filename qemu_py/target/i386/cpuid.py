@@ -26,6 +26,7 @@ FEAT_PGE = 1 << 13
 FEAT_CMOV = 1 << 15
 FEAT_PAT = 1 << 16
 FEAT_CLFLUSH = 1 << 19
+FEAT_MMX = 1 << 23
 FEAT_FXSR = 1 << 24
 FEAT_SSE = 1 << 25
 FEAT_SSE2 = 1 << 26
@@ -55,7 +56,7 @@ EXT3_ABM = 1 << 5
 
 # SSE/SSE2 floating point is exact (softfloat.py, MXCSR applied): always advertised
 LEAF1_EDX = (FEAT_DE | FEAT_PSE | FEAT_TSC | FEAT_MSR | FEAT_PAE | FEAT_CX8 |
-             FEAT_APIC | FEAT_PGE | FEAT_CMOV | FEAT_PAT | FEAT_CLFLUSH | FEAT_FXSR |
+             FEAT_APIC | FEAT_PGE | FEAT_CMOV | FEAT_PAT | FEAT_CLFLUSH | FEAT_MMX | FEAT_FXSR |
              FEAT_SSE | FEAT_SSE2)
 # x87 floating point is approximate (binary64): advertised, and decoded, only by a
 # CPU created with fp=True (-cpu max)

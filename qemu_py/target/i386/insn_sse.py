@@ -17,7 +17,7 @@ may therefore raise and are declared NO_WRITE_GLOBALS. RCPPS/RSQRTPS (vendor-
 specific approximations) are not implemented.
 Alignment of the aligned forms (MOVAPS, MOVDQA, MOVNTDQ, arithmetic on
 m128) is checked: #GP(0). CR0.TS gives #NM, CR4.OSFXSR clear gives #UD.
-MMX (MM register) forms are not implemented and not advertised.
+MMX (MM register) forms are in :mod:`.insn_mmx`.
 """
 
 from __future__ import annotations

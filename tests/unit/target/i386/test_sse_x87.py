@@ -111,6 +111,8 @@ FEATURE_FORMS = {
     ("1.edx", 0): ["FLD_M64FP", "FADDP_STI_ST0", "FNSTCW_M2BYTE"],            # FPU
     ("1.edx", 4): ["RDTSC"], ("1.edx", 5): ["RDMSR", "WRMSR"], ("1.edx", 8): ["CMPXCHG8B_M64"],
     ("1.edx", 15): ["CMOVE_R64_RM64"], ("1.edx", 19): ["CLFLUSH_M8"],
+    ("1.edx", 23): ["PADDB_MM_MMM64", "MOVQ_MM_RM64", "EMMS", "PSRLQ_MM_IMM8"],  # MMX
+    ("e1.edx", 23): ["PADDB_MM_MMM64", "MOVQ_MM_RM64", "EMMS", "PSRLQ_MM_IMM8"],
     ("1.edx", 24): ["FXSAVE64_M512BYTE", "FXRSTOR64_M512BYTE"],
     ("1.edx", 25): ["MOVAPS_XMM_XMMM128", "ADDSS_XMM_XMMM32", "LDMXCSR_M32"],  # SSE
     ("1.edx", 26): ["PADDQ_XMM_XMMM128", "ADDSD_XMM_XMMM64", "CVTSI2SD_XMM_RM64"],  # SSE2
