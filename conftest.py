@@ -6,6 +6,9 @@ import logging
 
 import pytest
 
+# the summary table and --report DIR of the conformance suites (qemu_py.report)
+pytest_plugins = ["qemu_py.report_pytest"]
+
 
 @pytest.fixture(autouse=True)
 def _restore_process_log():

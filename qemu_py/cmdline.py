@@ -187,6 +187,14 @@ def _smp(cfg: MachineConfig, arg: str):
     cfg.smp = arg
 
 
+def _global(cfg: MachineConfig, arg: str):
+    from .qom.globals import GlobalError, parse_global
+    try:
+        cfg.globals.append(parse_global(arg))
+    except GlobalError as e:
+        raise UsageError(str(e)) from None
+
+
 def _set(attr, value=True):
     def handler(cfg, _arg=None):
         setattr(cfg, attr, value)
@@ -245,7 +253,7 @@ OPTIONS = {
     "serial": (True, _append_to("serials")),
     "device": (True, _device),
     "object": (True, _append_to("objects", lambda a: parse_opts(a, implied_key="qom-type"))),
-    "global": (True, _append_to("globals")),
+    "global": (True, _global),
     "display": (True, _display), "nographic": (False, _nographic), "vga": (True, _vga),
     "audio": (True, _audio), "nodefaults": (False, _set("nodefaults")),
     "no-user-config": (False, _ignore),

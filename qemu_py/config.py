@@ -22,7 +22,7 @@ class MachineConfig:
     devices: list[dict[str, str]] = field(default_factory=list)
     device_args: list[str] = field(default_factory=list)      # each -device's text
     objects: list[dict[str, str]] = field(default_factory=list)
-    globals: list[str] = field(default_factory=list)
+    globals: list = field(default_factory=list)             # -global: GlobalProp
     display: str | None = None
     nographic: bool = False
     nodefaults: bool = False

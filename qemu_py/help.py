@@ -14,8 +14,10 @@ CATEGORIES = ("Controller/Bridge/Hub", "USB", "Storage", "Network", "Input", "Di
 
 def version_text() -> str:
     major, minor, micro = QEMU_VERSION
+    # QEMU's layout: "QEMU emulator version X.Y.Z (PACKAGE)" then the copyright line;
+    # qemu-py names itself where a QEMU build names its package
     return (f"QEMU emulator version {major}.{minor}.{micro} (qemu-py {__version__})\n"
-            "qemu-py: a machine emulator in Python whose first users are tests\n")
+            "Copyright (c) the qemu-py developers\n")
 
 
 def machine_help(target: str) -> str:
@@ -92,11 +94,23 @@ def cpu_help(target: str) -> str:
 
 
 def usage_text() -> str:
-    lines = [version_text().rstrip("\n"),
-             "usage: qemu-py [options]", "", "Options qemu-py understands (QEMU syntax):"]
-    for name, (takes_arg, _) in sorted(OPTIONS.items()):
-        lines.append(f"-{name}" + (" ARG" if takes_arg else ""))
-    return "\n".join(lines) + "\n"
+    """``-h`` as QEMU's ``help()`` prints it: version, usage line, then each
+    section of the options the parser accepts with QEMU's descriptions."""
+    from .help_options import HELP_ENTRIES
+    from .system.error import prog_name
+    out = [version_text(), f"usage: {prog_name()} [options]\n", "\n"]
+    section = None
+    for heading, name, text in HELP_ENTRIES:
+        if name not in OPTIONS:
+            continue
+        if heading != section:
+            if section is not None:
+                out.append("\n")
+            out.append(heading + "\n")
+            section = heading
+        out.append(text)
+    out.append("\nWhen using -nographic, press 'ctrl-a h' to get some help.\n")
+    return "".join(out)
 
 
 def render(cfg) -> str:

@@ -20,7 +20,7 @@ from .memory.hostmem import RamAllocationError
 from .qom import QOMError
 from .system.chardev import ChardevError, create_chardev, parse_legacy
 from .system.clock import VirtualClock
-from .system.error import error_report, prog_name
+from .system.error import error_report, prog_name, warn_report
 from .system.log import LOG
 from .system.mainloop import MainLoop
 from .system.runstate import VM
@@ -68,6 +68,8 @@ class Emulator:
     def build(self):
         cfg = self.cfg
         _load_boards()
+        from .qom.globals import set_globals
+        set_globals(cfg.globals)
         from .system import trace
         try:
             trace_file = trace.configure(cfg.trace, cfg.log_items)
@@ -239,8 +241,11 @@ class Emulator:
             except (QOMError, RamAllocationError) as e:
                 # as QEMU's: the message is located at its -device option
                 arg = cfg.device_args[n] if n < len(cfg.device_args) else opts.get("driver")
-                raise StartupError(f"-device {arg}: {e}") from None
+                raise StartupError(str(e), location=f"-device {arg}") from None
         vm.machine_ready = True
+        from .qom.globals import invalid_class_warnings
+        for text in invalid_class_warnings():           # QEMU's qdev_prop_check_globals
+            warn_report(text)
         machine.reset_tree()
         if vm.accel == "kvm" and getattr(machine, "MACHINE_NAME", "") != "none":
             # QEMU's -M none has no CPU: KVM then runs no vCPU and the VM idles

@@ -87,6 +87,7 @@ class Run:
                 base = self.report_dir or tempfile.mkdtemp(prefix="qemu-py-run-")
                 os.makedirs(base, exist_ok=True)
                 self.log_path = os.path.join(base, "notes.log")
+            os.makedirs(os.path.dirname(os.path.abspath(self.log_path)), exist_ok=True)
             self._log = open(self.log_path, "a")
             self.write(f"per-case notes: {self.log_path}")
         self._log.write(text + "\n")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from .error import QOMError
+from .globals import apply_globals
 from .irq import IRQ, OutLine
 from .object import Object
 from .types import register_type
@@ -90,6 +91,7 @@ class Device(Object):
                 self.prop_values[p.name] = p.default
                 self._declare(p)
         self.add_property("realized", "bool", get=lambda: self.realized)
+        apply_globals(self)                # -global defaults, as QEMU's device_post_init
 
     def _declare(self, p: DeviceProp):
         if self.find_property(p.name):

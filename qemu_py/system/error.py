@@ -36,3 +36,8 @@ def error_report(msg: str) -> int:
     """Print ``PROGRAM: MSG`` on stderr; returns the exit status 1."""
     print(f"{_prog}: {msg}", file=sys.stderr)
     return 1
+
+
+def warn_report(msg: str) -> None:
+    """Print ``PROGRAM: warning: MSG`` on stderr, as QEMU's ``warn_report``."""
+    print(f"{_prog}: warning: {msg}", file=sys.stderr)

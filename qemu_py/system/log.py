@@ -10,20 +10,24 @@ from __future__ import annotations
 import logging
 import sys
 
-LOG_ITEMS = {
+LOG_ITEMS = {                # QEMU 7.2's qemu_log_items, in its order
     "out_asm": "show generated host assembly code for each compiled TB",
     "in_asm": "show target assembly code for each compiled TB",
     "op": "show micro ops for each compiled TB",
     "op_opt": "show micro ops after optimization",
+    "op_ind": "show micro ops before indirect lowering",
     "int": "show interrupts/exceptions in short format",
     "exec": "show trace before each executed TB (lots of logs)",
     "cpu": "show CPU registers before entering a TB (lots of logs)",
+    "fpu": "include FPU registers in the 'cpu' logging",
     "mmu": "log MMU-related activities",
     "pcall": "x86 only: show protected mode far calls/returns/exceptions",
     "cpu_reset": "show CPU state before CPU resets",
     "unimp": "log unimplemented functionality",
     "guest_errors": "log when the guest OS does something invalid (eg accessing a\nnon-existent register)",
+    "page": "dump pages at beginning of user mode emulation",
     "nochain": "do not chain compiled TBs so that \"exec\" and \"cpu\" show\ncomplete traces",
+    "plugin": "output from TCG plugins\n",
     "strace": "log every user-mode syscall, its input, and its result",
     "tid": "open a separate log file per thread; filename must contain '%d'",
 }

@@ -8,4 +8,12 @@ ACCELERATORS = ("qtest", "tcg", "kvm")
 
 
 class StartupError(Exception):
-    """A start-up step failed; the text is the whole message after ``PROGRAM: ``."""
+    """A start-up step failed; the text is the whole message after ``PROGRAM: ``.
+    LOCATION (e.g. ``-device nosuchdev``) prefixes the message in the start-up
+    print, as QEMU's error location does; a QMP error (``x-exit-preconfig``)
+    carries the MESSAGE alone."""
+
+    def __init__(self, message: str, location: str | None = None):
+        super().__init__(f"{location}: {message}" if location else message)
+        self.message = message
+        self.location = location

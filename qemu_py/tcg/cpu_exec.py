@@ -287,6 +287,7 @@ class TCGEngine:
         last_slot = -1
         log_exec = LOG.enabled("exec")
         log_cpu = LOG.enabled("cpu")
+        log_fpu = LOG.enabled("fpu")
         sstep = self.sstep
         if sstep:
             env[slot] = budget = 1
@@ -339,7 +340,7 @@ class TCGEngine:
                 LOG.write(f"Trace {self.cpu_index}: {id(tb):#x} [{cs_base:016x}/{pc:016x}/"
                           f"{flags:08x}/{tb.cflags:08x}] \n")
             if log_cpu:
-                LOG.write(cpu.dump_state())
+                LOG.write(cpu.dump_state(fpu=True) if log_fpu else cpu.dump_state())
             self.current_tb = tb
             try:
                 r = tb.fn()

@@ -286,6 +286,8 @@ def run_program(o: UserOptions, program: str, args: list[str]) -> int:
     except LoadError as e:
         sys.stderr.write(f"{PROG}: {e}\n")
         return 1
+    from .page_dump import log_binary_load
+    log_binary_load(mem, proc_info)
     cpu.env_q[cpu_rip_slot()] = proc_info.entry
     cpu.set_gpr(4, proc_info.stack_pointer)
     for r in (0, 1, 2, 3, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15):

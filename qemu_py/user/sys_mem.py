@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 
 from .memory import MAP_ANONYMOUS, PAGE_MASK
+from .page_dump import log_page_layout
 
 
 def sys_brk(p, a):
@@ -16,7 +17,10 @@ def sys_mmap(p, a):
     fd = fd - (1 << 64) if fd >> 63 else fd
     if flags & MAP_ANONYMOUS:
         fd = -1
-    return p.mem.mmap(addr, length, prot, flags, fd, off)
+    ret = p.mem.mmap(addr, length, prot, flags, fd, off)
+    if ret >= 0:                           # QEMU logs successful maps only
+        log_page_layout(p.mem, "mmap")
+    return ret
 
 
 def sys_munmap(p, a):

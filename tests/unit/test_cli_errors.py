@@ -253,3 +253,23 @@ def test_generated_bad_command_lines(tmp_path):
             bad.append((args, rc, err[-300:]))
     assert not bad, bad[:20]
     assert refused_count > 250
+
+
+def test_device_error_after_preconfig_is_the_message_alone_in_qmp():
+    """x-exit-preconfig creates the -device list; its QMP error is the message
+    without the ``-device ARG:`` location, which only the start-up print has."""
+    from tests.unit.monitor.harness import BASE, InProcess
+    e = InProcess([*BASE, "--preconfig", "-device", "nosuchdev,id=d0"])
+    try:
+        reply = e.qmp().execute("x-exit-preconfig")
+    finally:
+        e.close()
+    assert reply == {"error": {"class": "GenericError",
+                               "desc": "'nosuchdev' is not a valid device model name"}}
+
+
+def test_device_error_at_start_up_names_the_option():
+    res = run("-M", "none", "-accel", "qtest", "-device", "nosuchdev,id=d0")
+    assert res.returncode == 1
+    assert res.stderr.endswith(
+        "-device nosuchdev,id=d0: 'nosuchdev' is not a valid device model name\n")

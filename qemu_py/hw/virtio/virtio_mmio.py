@@ -54,6 +54,7 @@ from __future__ import annotations
 
 from qemu_py.memory import Endian, MemoryRegion, MemoryRegionOps, MEMTXATTRS_UNSPECIFIED
 from qemu_py.qom import Device, QOMError, register_type
+from qemu_py.qom.device import DeviceProp
 from qemu_py.system import trace
 from qemu_py.system.log import guest_error
 
@@ -98,24 +99,19 @@ _RINGS = {QUEUE_DESC_LOW: ("desc", 0), QUEUE_DESC_HIGH: ("desc", 1),
 BOARD_LAYOUT = {"microvm": (0xfeb00000, 8, 5)}
 
 
-def _force_legacy(machine) -> bool:
-    """``-global virtio-mmio.force-legacy=on|off`` (default on, as QEMU)."""
-    value = True
-    for g in getattr(getattr(machine, "config", None), "globals", []) or []:
-        key, _, val = g.partition("=")
-        if key == "virtio-mmio.force-legacy":
-            value = val not in ("off", "false", "no", "n")
-    return value
 
 
 @register_type("virtio-mmio", "device", user_creatable=False, desc="virtio MMIO transport")
 class VirtIOMMIOProxy(Device):
     """One virtio-mmio transport window and its interrupt line."""
 
-    def __init__(self, index: int, legacy: bool) -> None:
-        super().__init__()
+    # QEMU's default: version 1 unless -global virtio-mmio.force-legacy=off
+    PROPS = [DeviceProp("force-legacy", "bool", True, "on/off")]
+
+    def __init__(self, index: int) -> None:
+        super().__init__()                     # applies -global virtio-mmio.*
         self.index = index
-        self.legacy = legacy
+        self.legacy = self.prop("force-legacy")
         self.vdev: VirtIODevice | None = None
         self.machine = None
         self.irq = self.init_irq()
@@ -362,10 +358,9 @@ def transports(machine) -> list[VirtIOMMIOProxy]:
     if layout is None:
         return []
     base, count, gsi = layout
-    legacy = _force_legacy(machine)
     out = []
     for i in range(count):
-        proxy = VirtIOMMIOProxy(i, legacy)
+        proxy = VirtIOMMIOProxy(i)
         proxy.machine = machine
         machine.attach_device(proxy)
         machine.system_memory.add_subregion(base + i * WINDOW_SIZE, proxy.iomem)

@@ -41,4 +41,4 @@ def x_exit_preconfig(session):
     try:
         vm.exit_preconfig()
     except StartupError as e:
-        raise QMPError(str(e)) from None
+        raise QMPError(e.message) from None            # the -device location is not part of it

@@ -34,7 +34,7 @@ from .state import (CR0_AM, EXCP0D_GPF, EXCP11_ALGN, HF_AM_MASK, AC_MASK, BUDGET
                     IDT_LIMIT, IF_MASK, IOPL_MASK, LDT, MMU_KERNEL_IDX, MMU_USER_IDX, MXCSR,
                     NB_MMU_MODES, R_CS, R_DS, R_ES, R_SS, REGS, RF_MASK, RIP, SEG_NAMES, TF_MASK,
                     TR, VM_MASK, X86State, seg_slot, FPUC, FPTAGS, GDT_BASE, IDT_BASE, DR, PAT, XCR0,
-                    TSC_OFFSET)
+                    TSC_OFFSET, FPREGS, FPSTT, FPUS, XMM)
 from .translate import G_BUDGET, REG_INFO, gen_intermediate_code
 from .state import M64
 
@@ -286,6 +286,8 @@ class X86CPU:
     # -- control registers ---------------------------------------------------------------------
     def set_cr0(self, v: int):
         env = self.env_q
+        if LOG.enabled("mmu"):                  # QEMU's cpu_x86_update_cr0 line
+            LOG.write(f"CR0 update: CR0=0x{v & 0xFFFF_FFFF:08x}\n")
         old = env[CR0]
         v = (v | 0x10) & 0xE005003F
         if v & CR0_PG and not v & CR0_PE:
@@ -305,6 +307,8 @@ class X86CPU:
     def set_cr3(self, v: int):
         self.env_q[CR3] = v & M64
         if self.env_q[CR0] & CR0_PG:
+            if LOG.enabled("mmu"):              # QEMU's cpu_x86_update_cr3 line
+                LOG.write(f"CR3 update: CR3={v & M64:016x}\n")
             self.tlb_flush()
 
     def set_cr4(self, v: int):
@@ -580,7 +584,7 @@ class X86CPU:
     # -- reset and dump ---------------------------------------------------------------------------------
     def reset(self):
         if LOG.enabled("cpu_reset"):            # the state being reset, as QEMU logs it
-            LOG.write(f"CPU Reset (CPU 0)\n{self.dump_state()}")
+            LOG.write(f"CPU Reset (CPU 0)\n{self.dump_state(fpu=True)}")   # x86 reset_dump_flags
         env = self.env_q
         for i in range(len(env)):
             env[i] = 0
@@ -621,7 +625,9 @@ class X86CPU:
         if self.apic is not None:
             self.apic.reset()
 
-    def dump_state(self) -> str:
+    def dump_state(self, fpu: bool = False) -> str:
+        """The register dump of ``info registers`` and ``-d cpu``; FPU adds the
+        x87 and SSE state as QEMU's CPU_DUMP_FPU does (``-d cpu,fpu``)."""
         env = self.env_q
         lines = []
         for row in range(4):
@@ -648,7 +654,24 @@ class X86CPU:
         lines.append(f"EFER={env[EFER]:016x}")
         lines.append(f"CCS={env[CC_SRC]:016x} CCD={env[CC_DST]:016x} "
                      f"CCO={CC.cc_op_name(env[CC_OP])}")
+        if fpu:
+            lines.extend(self._dump_fpu())
         return "\n".join(lines) + "\n"
+
+    def _dump_fpu(self) -> list[str]:
+        env = self.env_q
+        ftw = ~env[FPTAGS] & 0xFF                      # a set FPTAGS bit means empty
+        fsw = (env[FPUS] & ~0x3800 & 0xFFFF) | (env[FPSTT] & 7) << 11
+        lines = [f"FCW={env[FPUC]:04x} FSW={fsw:04x} [ST={env[FPSTT] & 7}] FTW={ftw:02x} "
+                 f"MXCSR={env[MXCSR]:08x}"]
+        regs = [f"FPR{i}={env[FPREGS + 2 * i]:016x} {env[FPREGS + 2 * i + 1] & 0xFFFF:04x}"
+                for i in range(8)]
+        lines.extend(" ".join(regs[i:i + 2]) for i in range(0, 8, 2))
+        nb = 16 if env[HFLAGS] & HF_CS64_MASK else 8
+        xmm = [f"XMM{i:02d}={env[XMM + 2 * i + 1]:016x}{env[XMM + 2 * i]:016x}"
+               for i in range(nb)]
+        lines.extend(" ".join(xmm[i:i + 2]) for i in range(0, nb, 2))
+        return lines
 
     def tsc(self) -> int:
         return (self.time_ns() + self.env_q[TSC_OFFSET]) & M64

@@ -35,7 +35,8 @@ ADDR_MASK = 0x000F_FFFF_FFFF_F000
 
 def tlb_fill(cpu, vaddr: int, access: int, mmu_idx: int):
     """The TLB fill of VADDR: (physical page, protection, large), or #PF/#GP;
-    with ``-d mmu`` each fill and each fault is logged."""
+    with ``-d mmu`` each fill is logged in QEMU's ``tlb_set_page_full`` form and
+    each fault as ``tlb_fill: fault ...`` (a qemu-py line: QEMU logs none there)."""
     if not LOG.enabled("mmu"):
         return _walk(cpu, vaddr, access, mmu_idx)
     try:
@@ -45,8 +46,9 @@ def tlb_fill(cpu, vaddr: int, access: int, mmu_idx: int):
                   f"excp={e.vector:02x} error={e.error_code:04x} "
                   f"eip={cpu.env_q[RIP]:016x}\n")
         raise
-    LOG.write(f"tlb_fill: vaddr={vaddr:016x} paddr={out[0]:016x} prot={out[1]:x} "
-              f"mmu={mmu_idx}\n")
+    # QEMU's line for a TLB entry installed (cputlb's tlb_set_page_full, page addresses)
+    LOG.write(f"tlb_set_page_full: vaddr={vaddr & ~0xFFF & M64:016x} paddr=0x{out[0] & ~0xFFF:016x} "
+              f"prot={out[1]:x} idx={mmu_idx}\n")
     return out
 
 
