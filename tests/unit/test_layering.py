@@ -25,6 +25,7 @@ LAYERS = (
     ("launcher", ("qemu_py.cmdline", "qemu_py.help", "qemu_py.launch",
                   "qemu_py.user")),                  # linux-user mode is a launcher of its own
     ("commands and harnesses", ("qemu_py.cli", "qemu_py.__main__", "qemu_py.report",
+                                "qemu_py.report_pytest",
                                 "qemu_py.guests", "qemu_py.qtest")),   # the qtest clients
 )
 
