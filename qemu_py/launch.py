@@ -243,7 +243,7 @@ class Emulator:
                 arg = cfg.device_args[n] if n < len(cfg.device_args) else opts.get("driver")
                 raise StartupError(str(e), location=f"-device {arg}") from None
         vm.machine_ready = True
-        from .qom.globals import invalid_class_warnings
+        from .qom.device import invalid_class_warnings
         for text in invalid_class_warnings():           # QEMU's qdev_prop_check_globals
             warn_report(text)
         machine.reset_tree()

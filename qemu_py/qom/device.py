@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from .error import QOMError
-from .globals import apply_globals
+from .globals import apply_globals, registered_globals
 from .irq import IRQ, OutLine
 from .object import Object
-from .types import register_type
+from .types import register_type, type_info
 
 _BOOL_WORDS = {"on": True, "yes": True, "true": True, "y": True,
                "off": False, "no": False, "false": False, "n": False}
@@ -167,3 +167,13 @@ class Device(Object):
 
     def connect_irq(self, n: int, irq: IRQ | None):
         self.connect_gpio_out(n, irq, "sysbus-irq")
+
+
+def invalid_class_warnings() -> list[str]:
+    """The warnings for globals whose driver is not a device type."""
+    out = []
+    for g in registered_globals():
+        ti = type_info(g.driver)
+        if ti is None or not issubclass(ti.cls, Device):
+            out.append(f"global {g.driver}.{g.property} has invalid class name")
+    return out

@@ -103,13 +103,6 @@ def _parse_value(dev, name: str, text: str):
     return text                 # bool, str, size...: the property's own parser and texts
 
 
-def invalid_class_warnings() -> list[str]:
-    """The warnings for globals whose driver is not a device type."""
-    from .device import Device
-    from .types import type_info
-    out = []
-    for g in _GLOBALS:
-        ti = type_info(g.driver)
-        if ti is None or not issubclass(ti.cls, Device):
-            out.append(f"global {g.driver}.{g.property} has invalid class name")
-    return out
+def registered_globals() -> list:
+    """The -global properties set for this run, in command-line order."""
+    return list(_GLOBALS)
