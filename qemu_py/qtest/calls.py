@@ -13,6 +13,8 @@ libqtest's calls (``readl``, ``writel``, ``memread``, ``bufwrite``,
 
 from __future__ import annotations
 
+import abc
+
 import base64
 
 
@@ -25,16 +27,20 @@ class QTestError(Exception):
         super().__init__(message or f"qtest command {command!r} failed: {reply!r}")
 
 
-class LibqtestCalls:
+class LibqtestCalls(abc.ABC):
+    """The libqtest calls over an abstract transport: a client supplies ``_send``
+    and ``_fill``."""
     _buf = b""
     check_replies = True        # cmd() raises QTestError on a reply other than OK
 
     # -- transport (the subclass's) ------------------------------------------------------
+    @abc.abstractmethod
     def _send(self, data: bytes) -> None:
-        raise NotImplementedError
+        """Write DATA (whole command lines) to the server."""
 
+    @abc.abstractmethod
     def _fill(self, command: str) -> bytes:
-        raise NotImplementedError
+        """More reply bytes for COMMAND; raise QTestError when the server has gone."""
 
     # -- lines -------------------------------------------------------------------------------
     def _readline(self, command: str) -> str:

@@ -215,12 +215,9 @@ def parse_args(argv: list[str], environ) -> tuple[UserOptions, str | None, list[
 
 
 def guest_environment(o: UserOptions, environ) -> list[bytes]:
+    """The guest's environment: the emulator's (its QEMU_* variables too, as QEMU
+    passes them on), with -E/-U applied."""
     env = dict(environ)
-    for k in [k for k in env if k.startswith("QEMU_")]:
-        if k in ("QEMU_STRACE", "QEMU_LD_PREFIX", "QEMU_SET_ENV", "QEMU_UNSET_ENV", "QEMU_CPU",
-                 "QEMU_STACK_SIZE", "QEMU_LOG", "QEMU_LOG_FILENAME", "QEMU_ARGV0",
-                 "QEMU_RAND_SEED", "QEMU_GUEST_BASE", "QEMU_RESERVED_VA", "QEMU_SINGLESTEP"):
-            pass                         # QEMU passes its own variables on as well
     for kv in o.set_env:
         k, _, v = kv.partition("=")
         env[k] = v

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import errno
 import os
-import sys
 
-from qemu_py.system.log import unimp
+from qemu_py.system.log import LOG, unimp
 from qemu_py.target.i386.state import REGS, RIP
 
 from . import signal as gsig
@@ -160,8 +159,10 @@ class Process:
         return ret
 
     def trace(self, text: str):
-        sys.stderr.write(text)
-        sys.stderr.flush()
+        """-strace output goes to the log (standard error, or the -D file), as QEMU's."""
+        fp = LOG.fp
+        fp.write(text)
+        fp.flush()
 
     # -- faults -----------------------------------------------------------------------------------
     def on_trap(self, cpu, e):

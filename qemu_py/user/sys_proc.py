@@ -207,16 +207,21 @@ def sys_futex(p, a):
     return p.group.futex(p, a[0], a[1] & 0xFFFF_FFFF, a[2], a[3], a[4], a[5])
 
 
-def sys_kill(p, a):
-    pid, sig = a[0] - (1 << 64) if a[0] >> 63 else a[0], a[1] & 0xFFFF_FFFF
-    if pid in (p.pid, 0) and 0 < sig < 65 and pid == p.pid:
-        gsig.queue(p, sig, code=0)
-        return 0
+def _host_kill(pid: int, sig: int) -> int:
+    """A signal for a process other than this one: the host kernel sends it."""
     try:
         os.kill(pid, sig)
     except OSError as e:
         return -e.errno
     return 0
+
+
+def sys_kill(p, a):
+    pid, sig = a[0] - (1 << 64) if a[0] >> 63 else a[0], a[1] & 0xFFFF_FFFF
+    if pid == p.pid and 0 < sig < 65:
+        gsig.queue(p, sig, code=0)           # SI_USER, to this process
+        return 0
+    return _host_kill(pid, sig)
 
 
 def sys_tkill(p, a):
@@ -232,11 +237,7 @@ def sys_tgkill(p, a):
         if sig:
             gsig.queue(target, sig, code=-6)     # SI_TKILL
         return 0
-    try:
-        os.kill(tid, sig)
-    except OSError as e:
-        return -e.errno
-    return 0
+    return _host_kill(tid, sig)
 
 
 def sys_pause(p, a):

@@ -24,14 +24,19 @@ def test_describe_status():
     assert describe_status(-200) == "killed by signal 200"
 
 
-def test_qtest_reply_names_sigsegv_and_stderr(tmp_path):
-    qt = _launch(tmp_path, "segv")
+def _dying_reply(tmp_path, death) -> str:
+    """The QTestError text of a command whose emulator dies (DEATH) before replying."""
+    qt = _launch(tmp_path, death)
     try:
         with pytest.raises(QTestError) as e:
             qt.cmd("clock_step 1")
     finally:
         qt.close()
-    msg = str(e.value)
+    return str(e.value)
+
+
+def test_qtest_reply_names_sigsegv_and_stderr(tmp_path):
+    msg = _dying_reply(tmp_path, "segv")
     assert "connection closed while waiting for the reply to 'clock_step 1'" in msg
     assert "qemu-py killed by signal 11 (SIGSEGV)" in msg
     assert msg.index("fake: about to die") < msg.index("fake: last words")
@@ -39,14 +44,9 @@ def test_qtest_reply_names_sigsegv_and_stderr(tmp_path):
 
 
 def test_qtest_reply_names_exit_status(tmp_path):
-    qt = _launch(tmp_path, "3")
-    try:
-        with pytest.raises(QTestError) as e:
-            qt.cmd("clock_step 1")
-    finally:
-        qt.close()
-    assert "qemu-py exited with status 3" in str(e.value)
-    assert "fake: last words" in str(e.value)
+    msg = _dying_reply(tmp_path, "3")
+    assert "qemu-py exited with status 3" in msg
+    assert "fake: last words" in msg
 
 
 def test_qmp_reply_names_exit_status(tmp_path):
